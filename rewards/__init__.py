@@ -1,0 +1,130 @@
+"""Composable rule-based rewards for RL on reasoning models: correctness, format, language, length.
+
+`build(spec)` turns a config's `rewards:` section into TRL reward functions and their weights.
+Usable from any TRL script; imports nothing from `rl`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import warnings
+from collections.abc import Callable
+from dataclasses import fields
+from typing import Any
+
+from rewards.analysis import AnalysisOptions, Analyzer
+from rewards.base import RewardComponent
+from rewards.baselines import CosineLength, KimiLength, LengthTarget, Overlong
+from rewards.correctness import Correctness
+from rewards.equivalence import answers_match, warm_up
+from rewards.extract import extract_answer
+from rewards.format import Format
+from rewards.language import LanguageConsistency
+from rewards.length import LengthPenalty
+
+__all__ = [
+    "REGISTRY", "RewardComponent", "RewardSpecError", "answers_match", "build", "components", "extract_answer",
+    "register", "weight_invariant_violation",
+]  # fmt: skip
+
+REGISTRY: dict[str, type[RewardComponent]] = {
+    "correctness": Correctness,
+    "format": Format,
+    "language": LanguageConsistency,
+    "length": LengthPenalty,
+    "kimi_length": KimiLength,
+    "cosine_length": CosineLength,
+    "overlong": Overlong,
+    "length_target": LengthTarget,
+}
+
+
+class RewardSpecError(ValueError):
+    """A `rewards:` section that cannot be built; the message names the bad key."""
+
+
+def register(name: str, component: type[RewardComponent]) -> None:
+    """Add a user component to the registry so configs can name it."""
+    REGISTRY[name] = component
+
+
+def _suggest(word: str, options: list[str]) -> str:
+    close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _params(name: str, component: type[RewardComponent], raw: dict[str, Any]):
+    valid = [field.name for field in fields(component.Params)]
+    for key in raw:
+        if key not in valid:
+            raise RewardSpecError(
+                f"rewards.{name}.{key}: unknown parameter{_suggest(key, valid + ['weight'])} "
+                f"(valid: weight, {', '.join(valid) or 'none'})"
+            )
+    try:
+        return component.Params(**raw)
+    except (TypeError, ValueError) as error:
+        raise RewardSpecError(f"rewards.{name}: {error}") from None
+
+
+def components(spec: dict[str, dict[str, Any] | None]) -> tuple[list[RewardComponent], list[float]]:
+    """Validate `spec` and instantiate its components (cheap: starts no checker workers)."""
+    if not isinstance(spec, dict) or not spec:
+        raise RewardSpecError(f"rewards: expected a mapping of reward names to settings, got {spec!r}")
+    weights, params = [], {}
+    for name, values in spec.items():
+        if name not in REGISTRY:
+            raise RewardSpecError(
+                f"rewards.{name}: unknown reward{_suggest(str(name), list(REGISTRY))} (registered: {', '.join(REGISTRY)})"
+            )
+        if values is not None and not isinstance(values, dict):
+            raise RewardSpecError(f"rewards.{name}: expected a mapping like {{weight: 1.0}}, got {values!r}")
+        values = dict(values or {})
+        weight = values.pop("weight", 1.0)
+        if isinstance(weight, bool) or not isinstance(weight, (int, float)):
+            raise RewardSpecError(f"rewards.{name}.weight: expected a number, got {weight!r}")
+        weights.append(float(weight))
+        params[name] = _params(name, REGISTRY[name], values)
+    correctness = params.get("correctness")
+    options = AnalysisOptions(
+        answer_column=correctness.answer_column,
+        fallback=correctness.fallback,
+        timeout_s=correctness.timeout_s,
+    ) if correctness is not None else AnalysisOptions()  # fmt: skip
+    analyzer = Analyzer(options)  # one per stack: the components share each batch's analysis
+    return [REGISTRY[name](name, analyzer, params[name]) for name in spec], weights
+
+
+def build(spec: dict[str, dict[str, Any] | None]) -> tuple[list[Callable], list[float]]:
+    """Reward functions and weights from `{name: {weight: w, **params}}`, in spec order.
+
+    Every function has `__name__` == its config name (TRL logs `rewards/<name>/mean`) and shares
+    one analysis of each batch, so an answer is extracted and checked once per step. Warns when
+    the weights let an incorrect completion outscore a correct one.
+    """
+    functions, weights = components(spec)
+    if any(function.needs_correctness for function in functions):
+        warm_up()
+    violation = weight_invariant_violation(functions, weights)
+    if violation:
+        warnings.warn(violation, stacklevel=2)
+    return functions, weights
+
+
+def weight_invariant_violation(functions: list[RewardComponent], weights: list[float]) -> str | None:
+    """Why the weights may rank an incorrect completion at or above a correct one, or None if they cannot."""
+    if not any(isinstance(f, (Correctness, CosineLength, KimiLength)) for f in functions):
+        return None  # no correctness signal at all: nothing to keep ordered
+    worst_correct = best_incorrect = 0.0
+    for function, weight in zip(functions, weights):
+        low_c, high_c = function.bounds(correct=True)
+        low_i, high_i = function.bounds(correct=False)
+        worst_correct += min(weight * low_c, weight * high_c)
+        best_incorrect += max(weight * low_i, weight * high_i)
+    if worst_correct > best_incorrect:
+        return None
+    return (
+        f"reward weights allow an incorrect completion to score at least as high as a correct one "
+        f"(worst correct total {worst_correct:.3g} <= best incorrect total {best_incorrect:.3g}); "
+        "raise the correctness weight or lower the others"
+    )

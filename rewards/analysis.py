@@ -1,0 +1,139 @@
+"""Per-completion facts (answer, correctness, tokens, reasoning), computed once per batch and shared.
+
+TRL calls every reward function with the same batch; the first call analyses it, the rest read
+the cached analysis, so an answer is parsed and checked once per step however many rewards use it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from functools import cached_property
+
+from rewards.equivalence import DEFAULT_TIMEOUT_S, check_answer
+from rewards.extract import THINK_CLOSE, THINK_OPEN, extract_answer, reasoning_section
+
+
+def message_text(message: object) -> str:
+    """Text of a plain-string or conversational (`[{"role", "content"}]`) prompt or completion."""
+    if isinstance(message, str):
+        return message
+    if isinstance(message, list):
+        return "".join(str(turn.get("content", "")) for turn in message if isinstance(turn, dict))
+    if isinstance(message, dict):
+        return str(message.get("content", ""))
+    return "" if message is None else str(message)
+
+
+def question_id(prompt_text: str) -> str:
+    """Stable id of a question without an `id` column: a hash of its prompt text."""
+    return hashlib.sha1(prompt_text.encode("utf-8")).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class AnalysisOptions:
+    """How answers are found and checked; shared by every component of one `rewards.build`."""
+
+    answer_column: str = "answer"
+    id_column: str = "id"
+    question_column: str = "question"
+    fallback: str | None = None
+    timeout_s: float = DEFAULT_TIMEOUT_S
+
+
+class BatchAnalysis:
+    """Facts about one batch of completions; each fact is computed on first use."""
+
+    def __init__(self, options: AnalysisOptions, prompts: list, completions: list, completion_ids: list | None, columns: dict):
+        self.options = options
+        self.prompt_texts = [message_text(prompt) for prompt in prompts]
+        raw_texts = [message_text(completion) for completion in completions]
+        # The R1-Zero template ends the prompt with `<think>`: the completion continues inside it.
+        self.texts = [
+            THINK_OPEN + text if prompt.rstrip().endswith(THINK_OPEN) and THINK_OPEN not in text else text
+            for prompt, text in zip(self.prompt_texts, raw_texts)
+        ]
+        self.completion_ids = completion_ids
+        self.columns = columns
+        self.check_failures = 0
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    @cached_property
+    def completion_tokens(self) -> list[int]:
+        if self.completion_ids is None:
+            raise ValueError("length rewards need `completion_ids` (TRL passes them); got none")
+        return [len(ids) for ids in self.completion_ids]
+
+    @cached_property
+    def answers(self) -> list[str | None]:
+        return [extract_answer(text, fallback=self.options.fallback) for text in self.texts]
+
+    @cached_property
+    def golds(self) -> list[str]:
+        golds = self.columns.get(self.options.answer_column)
+        if golds is None:
+            present = sorted(k for k in self.columns if k not in ("trainer_state", "log_metric", "log_extra"))
+            raise KeyError(f"no gold answer column {self.options.answer_column!r}; the batch has {present}")
+        return [str(gold) for gold in golds]
+
+    @cached_property
+    def correct(self) -> list[bool]:
+        results = []
+        for answer, gold in zip(self.answers, self.golds):
+            if answer is None:
+                results.append(False)
+                continue
+            verdict = check_answer(answer, gold, self.options.timeout_s)
+            if verdict is None:
+                self.check_failures += 1
+            results.append(bool(verdict))
+        return results
+
+    @cached_property
+    def reasoning(self) -> list[str]:
+        return [reasoning_section(text) if THINK_CLOSE in text or THINK_OPEN in text else "" for text in self.texts]
+
+    @cached_property
+    def question_ids(self) -> list[str]:
+        ids = self.columns.get(self.options.id_column)
+        if ids is not None:
+            return [str(value) for value in ids]
+        return [question_id(text) for text in self.prompt_texts]
+
+    @cached_property
+    def questions(self) -> list[str]:
+        questions = self.columns.get(self.options.question_column)
+        return [str(q) for q in questions] if questions is not None else self.prompt_texts
+
+
+class Analyzer:
+    """Hands out the `BatchAnalysis` of a batch, reusing it across the reward functions of a step."""
+
+    def __init__(self, options: AnalysisOptions | None = None, cache_batches: int = 4):
+        self.options = options or AnalysisOptions()
+        self._cache: OrderedDict[tuple, BatchAnalysis] = OrderedDict()
+        self._cache_batches = cache_batches
+        self._lock = threading.Lock()
+
+    def analyse(self, prompts: list, completions: list, completion_ids: list | None = None, **columns) -> BatchAnalysis:
+        key = (
+            tuple(message_text(p) for p in prompts),
+            tuple(message_text(c) for c in completions),
+            tuple(len(ids) for ids in completion_ids) if completion_ids is not None else None,
+            tuple(map(str, columns.get(self.options.answer_column) or ())),
+        )
+        with self._lock:
+            analysis = self._cache.get(key)
+            if analysis is None:
+                analysis = BatchAnalysis(self.options, prompts, completions, completion_ids, columns)
+                self._cache[key] = analysis
+                if len(self._cache) > self._cache_batches:
+                    self._cache.popitem(last=False)
+            else:
+                self._cache.move_to_end(key)
+            analysis.columns = columns  # same batch, fresh per-call callbacks (log_metric)
+        return analysis

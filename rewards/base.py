@@ -1,0 +1,73 @@
+"""The reward component contract: a named, picklable callable that never raises.
+
+Subclasses implement `score(analysis, columns)`; this base turns TRL's call into that, counts
+failures into the `rewards/errors` metric, and logs metrics through TRL's `log_metric`.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict
+from typing import Any, ClassVar
+
+from rewards.analysis import Analyzer, BatchAnalysis
+
+logger = logging.getLogger(__name__)
+_TRL_CALLBACK_KWARGS = ("log_metric", "log_extra", "trainer_state", "environments")
+
+
+class RewardComponent:
+    """Base of every reward component: `f(prompts, completions, completion_ids, **columns) -> list[float]`."""
+
+    Params: ClassVar[type]  # a dataclass of the component's config parameters
+    # (lowest, highest) score of a correct and of an incorrect completion: used to check that the
+    # weights keep every correct completion above every incorrect one.
+    score_bounds: ClassVar[tuple[float, float]] = (0.0, 1.0)
+    incorrect_bounds: ClassVar[tuple[float, float] | None] = None
+    needs_correctness: ClassVar[bool] = False
+
+    def __init__(self, name: str, analyzer: Analyzer, params: Any) -> None:
+        self.__name__ = name
+        self.analyzer = analyzer
+        self.params = params
+        self.errors = 0
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.__name__!r}, {asdict(self.params)})"
+
+    def bounds(self, correct: bool) -> tuple[float, float]:
+        """(lowest, highest) score this component can give a correct/incorrect completion."""
+        if not correct and self.incorrect_bounds is not None:
+            return self.incorrect_bounds
+        return self.score_bounds
+
+    def __call__(self, prompts: list, completions: list, completion_ids: list | None = None, **columns) -> list[float]:
+        batch_size = len(completions)
+        try:
+            analysis = self.analyzer.analyse(prompts, completions, completion_ids, **columns)
+            failures_before = analysis.check_failures
+            scores = [float(score) for score in self.score(analysis, columns)]
+            failures = analysis.check_failures - failures_before
+            if len(scores) != batch_size:
+                raise RuntimeError(f"{self.__name__} scored {len(scores)} of {batch_size} completions")
+        except Exception:  # noqa: BLE001 - a reward must never take the training run down
+            logger.exception("reward %r failed on a batch of %d; scoring it 0", self.__name__, batch_size)
+            scores, failures = [0.0] * batch_size, batch_size
+        self.errors += failures
+        self.log(columns, "rewards/errors", float(failures))
+        return scores
+
+    def score(self, analysis: BatchAnalysis, columns: dict) -> list[float]:
+        raise NotImplementedError
+
+    @staticmethod
+    def log(columns: dict, name: str, value: float) -> None:
+        """Log a scalar through TRL's `log_metric` when running under a trainer."""
+        log_metric = columns.get("log_metric")
+        if log_metric is not None:
+            log_metric(name, value)
+
+    @staticmethod
+    def step_of(columns: dict) -> int | None:
+        state = columns.get("trainer_state")
+        return getattr(state, "global_step", None)

@@ -1,0 +1,58 @@
+"""`correctness`: 1 if the extracted final answer is mathematically equal to the gold answer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rewards.base import RewardComponent
+from rewards.equivalence import DEFAULT_TIMEOUT_S
+
+
+@dataclass
+class CorrectnessParams:
+    """Parameters of `correctness`; they also set how every other component sees correctness."""
+
+    answer_column: str = "answer"  # dataset column with the gold answer
+    fallback: str | None = None  # `last_number`: grade the last number of outputs without tags (GSM8K-style)
+    timeout_s: float = DEFAULT_TIMEOUT_S  # hard bound per answer check, seconds
+
+    def __post_init__(self) -> None:
+        if self.fallback not in (None, "last_number"):
+            raise ValueError(f"fallback must be null or 'last_number', got {self.fallback!r}")
+        if not self.timeout_s > 0:
+            raise ValueError(f"timeout_s must be > 0, got {self.timeout_s}")
+
+
+class Correctness(RewardComponent):
+    r"""`correctness`: $r(y) = \mathbb{1}[\text{answer}(y) \equiv \text{gold}]$, in {0, 1}.
+
+    The answer is `rewards.extract_answer(y)`; equivalence is `rewards.answers_match` (sympy, under
+    a hard time bound). A completion without an answer scores 0.
+
+    Also logs `accuracy`, `length/correct_mean` and `length/incorrect_mean` (completion tokens),
+    the length curves the "don't overthink" comparison is read from.
+
+    >>> from rewards import build
+    >>> [correctness], _ = build({"correctness": {"weight": 1.0}})
+    >>> correctness(prompts=["q", "q"], completions=["<answer>4</answer>", "<answer>5</answer>"],
+    ...             completion_ids=[[1, 2], [1]], answer=["4", "4"])
+    [1.0, 0.0]
+    """
+
+    Params = CorrectnessParams
+    incorrect_bounds = (0.0, 0.0)
+    score_bounds = (1.0, 1.0)
+    needs_correctness = True
+
+    def score(self, analysis, columns: dict) -> list[float]:
+        correct = analysis.correct
+        self.log(columns, "accuracy", sum(correct) / max(len(correct), 1))
+        if analysis.completion_ids is not None:
+            tokens = analysis.completion_tokens
+            correct_tokens = [n for n, ok in zip(tokens, correct) if ok]
+            incorrect_tokens = [n for n, ok in zip(tokens, correct) if not ok]
+            if correct_tokens:
+                self.log(columns, "length/correct_mean", sum(correct_tokens) / len(correct_tokens))
+            if incorrect_tokens:
+                self.log(columns, "length/incorrect_mean", sum(incorrect_tokens) / len(incorrect_tokens))
+        return [1.0 if ok else 0.0 for ok in correct]

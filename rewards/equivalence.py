@@ -1,0 +1,100 @@
+"""`answers_match`: is a predicted answer the same mathematics as the gold one?
+
+Plain numbers, choice letters and identical strings are decided here in microseconds; anything
+else goes to a sympy worker process under a hard time bound (see `rewards.sandbox`).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+
+from rewards.normalize import choice_letter, normalize, numbers_equal, parse_number, split_percent
+from rewards.sandbox import get_pool
+
+DEFAULT_TIMEOUT_S = 1.0
+MAX_ANSWER_CHARS = 1000  # longer "answers" are not answers; never hand them to sympy
+_MEMO_SIZE = 200_000
+_memo: OrderedDict[tuple[str, str], bool] = OrderedDict()
+_memo_lock = threading.Lock()
+
+
+def answers_match(pred: str, gold: str, timeout_s: float = DEFAULT_TIMEOUT_S) -> bool:
+    r"""Whether `pred` is mathematically equivalent to `gold`. Never raises, never hangs.
+
+    >>> answers_match("0.5", r"\frac{1}{2}")
+    True
+    >>> answers_match("x=5", "5")
+    True
+    >>> answers_match("6", "5")
+    False
+    """
+    return bool(check_answer(pred, gold, timeout_s))
+
+
+def check_answer(pred: str, gold: str, timeout_s: float = DEFAULT_TIMEOUT_S) -> bool | None:
+    """Like `answers_match`, but None when the check overran its time bound or its worker failed."""
+    if not isinstance(pred, str) or not isinstance(gold, str) or not pred.strip():
+        return False
+    if len(pred) > MAX_ANSWER_CHARS * 4 or len(gold) > MAX_ANSWER_CHARS * 4:
+        return False
+    key = (pred, gold)
+    with _memo_lock:
+        cached = _memo.get(key)
+    if cached is not None:
+        return cached
+    result = _decide(pred, gold, timeout_s)
+    if result is not None:  # a timeout is not memoised as a fact about the pair
+        with _memo_lock:
+            _memo[key] = result
+            if len(_memo) > _MEMO_SIZE:
+                _memo.popitem(last=False)
+    return result
+
+
+def _decide(pred: str, gold: str, timeout_s: float) -> bool | None:
+    try:
+        fast = fast_match(pred, gold)
+    except (ValueError, ArithmeticError, RecursionError):
+        fast = None
+    if fast is not None:
+        return fast
+    if len(normalize(pred)) > MAX_ANSWER_CHARS:
+        return False
+    return get_pool().check(pred, gold, timeout_s)
+
+
+def fast_match(pred: str, gold: str) -> bool | None:
+    """Decide in-process when both sides are plain numbers, choice letters or equal strings; else None."""
+    pred_text, gold_text = normalize(pred), normalize(gold)
+    if pred_text == gold_text:
+        return True
+    gold_letter = choice_letter(gold_text)
+    if gold_letter is not None:
+        return choice_letter(pred_text) == gold_letter
+    pred_core, pred_percent = split_percent(pred_text)
+    gold_core, gold_percent = split_percent(gold_text)
+    gold_number = parse_number(gold_core)
+    if gold_number is None:
+        return None
+    pred_number = parse_number(pred_core)
+    if pred_number is None:
+        return None
+    if numbers_equal(pred_number, gold_number):
+        return True
+    # "28%" answers "28" and "0.28"; percent on either side allows both readings.
+    if gold_percent and numbers_equal(pred_number, (gold_number[0] / 100, gold_number[1])):
+        return True
+    if pred_percent and numbers_equal((pred_number[0] / 100, pred_number[1]), gold_number):
+        return True
+    return False
+
+
+def warm_up() -> None:
+    """Start the checker workers ahead of the first check (spares are kept warm afterwards)."""
+    get_pool().warm_up()
+
+
+def clear_cache() -> None:
+    with _memo_lock:
+        _memo.clear()

@@ -1,0 +1,118 @@
+"""Answer-string normalisation and the sympy-free fast path for plain numbers.
+
+Most GRPO answers are integers, decimals or simple fractions; deciding those here, in-process
+and exactly, keeps the slow (sympy, worker-process) path for the answers that need it.
+"""
+
+from __future__ import annotations
+
+import re
+from fractions import Fraction
+
+_REMOVE = (
+    "\\left", "\\right", "\\!", "\\,", "\\;", "\\:", "\\displaystyle", "\\bigl", "\\bigr",
+    "\\Bigl", "\\Bigr", "\\big", "\\Big", "^{\\circ}", "^\\circ", "°", "\\circ", "\\$", "$",
+    "\\(", "\\)", "\\[", "\\]", "{,}",
+)  # fmt: skip
+_REPLACE = {
+    "\\dfrac": "\\frac", "\\tfrac": "\\frac", "−": "-", "–": "-", "\\minus": "-", "≤": "\\le ",
+    "≥": "\\ge ", "≠": "\\ne ", "\\leqslant": "\\le ", "\\geqslant": "\\ge ", "\\ ": " ",
+    "\\lt": "<", "\\gt": ">", "×": "\\times ", "·": "\\cdot ", "÷": "\\div ", "∞": "\\infty ",
+    "\\textbf": "\\text", "\\mathrm": "\\text", "\\mbox": "\\text", "\\textrm": "\\text",
+    "\\mathbf": "\\text", "\\operatorname": "\\text",
+}  # fmt: skip
+_PERCENT_WORDS = re.compile(r"\s*(\\%|%|percentage|percent|pct)\s*$")
+_TEXT_GROUP = re.compile(r"\\text\{([^{}]*)\}")
+_UNIT_AFTER_NUMBER = re.compile(r"^([-+]?[\d.,/]+)\s*\\text\{[^{}]*\}(\^\{?\d\}?)?$")
+_THOUSANDS = re.compile(r"^[-+]?\d{1,3}([, ]\d{3})+(\.\d+)?$")
+_DECIMAL_COMMA = re.compile(r"^[-+]?\d+,\d{1,2}$|^[-+]?0,\d+$")
+_NUMBER = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
+_SLASH_FRACTION = re.compile(r"^([-+]?)(\d+)\s*/\s*(\d+)$")
+_LATEX_FRACTION = re.compile(r"^([-+]?)\\frac\s*(?:\{\s*(\d+)\s*\}|(\d))\s*(?:\{\s*(\d+)\s*\}|(\d))$")
+_SCIENTIFIC = re.compile(r"^([-+]?\d+\.?\d*)\s*(?:\\times|\\cdot|\*|x)\s*10\s*\^\s*\{?\s*([-+]?\d+)\s*\}?$")
+_CHOICE = re.compile(r"^\(?([A-Ea-e])\)?[.:]?$|^\\text\{\(?([A-E])\)?\}$")
+_MAX_FAST_DIGITS = 400
+
+
+def normalize(answer: str) -> str:
+    r"""Strip LaTeX noise that never changes the value of an answer.
+
+    >>> normalize(r"$\dfrac{1}{2}$.")
+    '\\frac{1}{2}'
+    >>> normalize(r"1{,}000 \text{ cm}")
+    '1000'
+    """
+    text = answer.strip()
+    if text.startswith("\\boxed{") and text.endswith("}"):
+        text = text[len("\\boxed{") : -1]
+    for token in _REMOVE:
+        text = text.replace(token, "")
+    for old, new in _REPLACE.items():
+        text = text.replace(old, new)
+    text = " ".join(text.split()).strip().rstrip(".").strip()
+    unit = _UNIT_AFTER_NUMBER.match(text)
+    if unit:
+        text = unit.group(1)
+    whole_text = re.fullmatch(r"\\text\{([^{}]*)\}", text)
+    if whole_text:
+        text = whole_text.group(1).strip()
+    if _THOUSANDS.match(text):
+        text = text.replace(",", "").replace(" ", "")
+    elif _DECIMAL_COMMA.match(text):
+        text = text.replace(",", ".")
+    return text
+
+
+def split_percent(text: str) -> tuple[str, bool]:
+    """(`text` without a trailing percent sign or word, whether there was one)."""
+    stripped = _PERCENT_WORDS.sub("", text)
+    return stripped, stripped != text
+
+
+def parse_number(text: str) -> tuple[Fraction, bool] | None:
+    """(exact value, is_float_literal) of a plain number, or None if `text` is not one.
+
+    Handles integers, decimals, `a/b`, `\\frac{a}{b}`, scientific notation. Exact Fractions keep
+    rationals exact; the flag lets the caller apply a float tolerance when a decimal is involved.
+    """
+    if len(text) > _MAX_FAST_DIGITS:
+        return None
+    if _NUMBER.match(text):
+        return Fraction(text), ("." in text or "e" in text.lower())
+    fraction = _SLASH_FRACTION.match(text)
+    if fraction:
+        sign, numerator, denominator = fraction.groups()
+        if int(denominator) == 0:
+            return None
+        value = Fraction(int(numerator), int(denominator))
+        return (-value if sign == "-" else value), False
+    latex = _LATEX_FRACTION.match(text)
+    if latex:
+        sign = latex.group(1)
+        numerator = int(latex.group(2) or latex.group(3))
+        denominator = int(latex.group(4) or latex.group(5))
+        if denominator == 0:
+            return None
+        value = Fraction(numerator, denominator)
+        return (-value if sign == "-" else value), False
+    scientific = _SCIENTIFIC.match(text)
+    if scientific and abs(int(scientific.group(2))) <= 300:
+        return Fraction(scientific.group(1)) * Fraction(10) ** int(scientific.group(2)), True
+    return None
+
+
+def numbers_equal(a: tuple[Fraction, bool], b: tuple[Fraction, bool], rel_tol: float = 1e-6) -> bool:
+    """Exact for two rationals, relative tolerance when either side was written as a decimal."""
+    (value_a, float_a), (value_b, float_b) = a, b
+    if not (float_a or float_b):
+        return value_a == value_b
+    scale = max(abs(value_a), abs(value_b))
+    return abs(value_a - value_b) <= rel_tol * scale if scale else True
+
+
+def choice_letter(text: str) -> str | None:
+    """The letter of a multiple-choice answer (`B`, `(B)`, `\\text{(B)}`), else None."""
+    match = _CHOICE.match(text.strip())
+    if not match:
+        return None
+    return (match.group(1) or match.group(2)).upper()

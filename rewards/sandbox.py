@@ -1,0 +1,167 @@
+"""A small pool of checker worker processes with a hard, thread-safe time bound per check.
+
+Signal-based timeouts only work on the main thread of the main process; a subprocess that is
+killed on overrun works everywhere (threads, DataLoader workers, reward worker processes).
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import select
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+_PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
+# A cold worker imports sympy (~0.4 s idle, more under load). That start-up is waited for
+# separately from the per-check bound, and spares are kept warm so it is rarely on the hot path.
+_STARTUP_TIMEOUT_S = 30.0
+
+
+class _Worker:
+    """One `python -m rewards._worker` child, spoken to in JSON lines over pipes."""
+
+    def __init__(self) -> None:
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (_PACKAGE_ROOT, env.get("PYTHONPATH")) if p)
+        env.setdefault("OMP_NUM_THREADS", "1")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "rewards._worker"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=env,
+            bufsize=0,
+        )
+        self.ready = False
+        self._buffer = b""
+
+    def read_message(self, deadline: float) -> dict | None:
+        """The next JSON line, or None if `deadline` (monotonic seconds) passes first or the child died."""
+        fd = self.process.stdout.fileno()
+        while b"\n" not in self._buffer:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None
+            readable, _, _ = select.select([fd], [], [], remaining)
+            if not readable:
+                return None
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                return None
+            self._buffer += chunk
+        line, self._buffer = self._buffer.split(b"\n", 1)
+        return json.loads(line)
+
+    def wait_ready(self) -> bool:
+        if not self.ready:
+            message = self.read_message(time.monotonic() + _STARTUP_TIMEOUT_S)
+            self.ready = bool(message and message.get("ready"))
+        return self.ready
+
+    def send(self, request: dict) -> bool:
+        try:
+            self.process.stdin.write((json.dumps(request) + "\n").encode())
+            return True
+        except (BrokenPipeError, OSError):
+            return False
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+        for stream in (self.process.stdin, self.process.stdout):
+            try:
+                stream.close()
+            except OSError:
+                pass
+
+
+class CheckerPool:
+    """Hands out warm workers; a worker that overruns is killed and replaced by a fresh one."""
+
+    def __init__(self, spares: int = 1) -> None:
+        self.spares = spares
+        self._idle: list[_Worker] = []
+        self._all: set[_Worker] = set()
+        self._lock = threading.Lock()
+        self.timeouts = 0
+        self.failures = 0
+
+    def _spawn(self) -> _Worker:
+        worker = _Worker()
+        self._all.add(worker)
+        return worker
+
+    def _acquire(self) -> _Worker:
+        with self._lock:
+            worker = self._idle.pop() if self._idle else self._spawn()
+            while len(self._idle) < self.spares:
+                self._idle.append(self._spawn())
+        return worker
+
+    def _release(self, worker: _Worker) -> None:
+        with self._lock:
+            self._idle.append(worker)
+
+    def _discard(self, worker: _Worker) -> None:
+        worker.kill()
+        with self._lock:
+            self._all.discard(worker)
+            while len(self._idle) < self.spares:
+                self._idle.append(self._spawn())
+
+    def warm_up(self) -> None:
+        """Start the spare workers now rather than on the first check."""
+        self._release(self._acquire())
+
+    def check(self, pred: str, gold: str, timeout_s: float) -> bool | None:
+        """True/False from the worker, or None when it overran `timeout_s` or crashed."""
+        worker = self._acquire()
+        if not worker.wait_ready():
+            self.failures += 1
+            self._discard(worker)
+            return None
+        deadline = time.monotonic() + timeout_s
+        reply = worker.read_message(deadline) if worker.send({"pred": pred, "gold": gold}) else None
+        if reply is None:
+            self.timeouts += 1
+            self._discard(worker)
+            return None
+        self._release(worker)
+        if "error" in reply:
+            self.failures += 1
+        return bool(reply.get("match"))
+
+    def close(self) -> None:
+        with self._lock:
+            workers, self._all, self._idle = list(self._all), set(), []
+        for worker in workers:
+            worker.kill()
+
+
+_pool: CheckerPool | None = None
+_pool_pid: int | None = None
+_pool_lock = threading.Lock()
+
+
+def get_pool() -> CheckerPool:
+    """The process-wide pool; a forked child (DataLoader worker) gets its own, never the parent's pipes."""
+    global _pool, _pool_pid
+    with _pool_lock:
+        if _pool is None or _pool_pid != os.getpid():
+            _pool, _pool_pid = CheckerPool(), os.getpid()
+        return _pool
+
+
+@atexit.register
+def _close_pool() -> None:
+    if _pool is not None and _pool_pid == os.getpid():
+        _pool.close()

@@ -1,0 +1,399 @@
+"""Symbolic equivalence with sympy: runs inside the checker worker process, never in the trainer.
+
+LaTeX goes through `latex2sympy2_extended`; plain text through a whitelisting `ast` walk. Nothing
+from the inputs is ever passed to `eval`, `sympify` or `parse_expr`.
+"""
+
+from __future__ import annotations
+
+import ast
+import cmath
+import random
+import re
+from fractions import Fraction
+from functools import lru_cache
+
+import sympy
+from latex2sympy2_extended import latex2sympy
+from sympy.core.relational import Relational
+
+from rewards.normalize import choice_letter, normalize, numbers_equal, parse_number, split_percent
+
+_REL_TOL = 1e-6
+_MAX_CHARS = 1000
+_MAX_NESTING = 60
+_SPOT_CHECKS = 3
+_CHAIN_SPLIT = re.compile(r"\\approx|≈|(?<![<>!\\])=(?!=)")
+_INEQUALITY = re.compile(r"\\le(?:q)?\b|\\ge(?:q)?\b|\\ne(?:q)?\b|<=|>=|!=|<|>")
+_PLAIN_TEXT = re.compile(r"^[\w\s.+\-*/^()]*$")
+_FUNCTIONS = {
+    "sqrt": sympy.sqrt, "exp": sympy.exp, "log": sympy.log, "ln": sympy.log, "sin": sympy.sin,
+    "cos": sympy.cos, "tan": sympy.tan, "abs": sympy.Abs,
+}  # fmt: skip
+_CONSTANTS = {"pi": sympy.pi, "e": sympy.E, "oo": sympy.oo, "inf": sympy.oo, "infinity": sympy.oo}
+
+
+class Unparseable(ValueError):
+    """An answer string that is not mathematics we can read."""
+
+
+# ---------------------------------------------------------------- parsing
+
+
+def parse_plain(text: str) -> sympy.Basic:
+    """Parse `2*x + sqrt(3)/2`-style plain text by walking a whitelisted Python AST."""
+    tree = ast.parse(text.replace("^", "**"), mode="eval")
+
+    def walk(node: ast.AST) -> sympy.Basic:
+        if isinstance(node, ast.Expression):
+            return walk(node.body)
+        if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)):
+            return sympy.Rational(str(node.value)) if isinstance(node.value, float) else sympy.Integer(node.value)
+        if isinstance(node, ast.Name):
+            return _CONSTANTS.get(node.id, sympy.Symbol(node.id))
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+            operand = walk(node.operand)
+            return -operand if isinstance(node.op, ast.USub) else operand
+        if isinstance(node, ast.BinOp):
+            left, right = walk(node.left), walk(node.right)
+            if isinstance(node.op, ast.Add):
+                return left + right
+            if isinstance(node.op, ast.Sub):
+                return left - right
+            if isinstance(node.op, ast.Mult):
+                return left * right
+            if isinstance(node.op, ast.Div):
+                return left / right
+            if isinstance(node.op, ast.Pow):
+                return sympy.Pow(left, right, evaluate=False) if _too_big(left, right) else left**right
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id in _FUNCTIONS
+            and len(node.args) == 1
+            and not node.keywords
+        ):
+            return _FUNCTIONS[node.func.id](walk(node.args[0]))
+        raise Unparseable(f"disallowed syntax: {type(node).__name__}")
+
+    return walk(tree)
+
+
+def _too_big(base: sympy.Basic, exponent: sympy.Basic) -> bool:
+    return bool(exponent.is_Number and abs(exponent) > 10_000 and base.is_Number)
+
+
+def parse_expression(text: str) -> sympy.Basic:
+    """One mathematical object (number, expression, set, interval, matrix, relation)."""
+    if not text:
+        raise Unparseable("empty")
+    if _PLAIN_TEXT.match(text) and "\\" not in text:
+        try:
+            return parse_plain(text)
+        except (SyntaxError, Unparseable, TypeError, ValueError, RecursionError):
+            pass  # plain-looking but not Python syntax (`2x`): latex2sympy reads implicit products
+    try:
+        return latex2sympy(text)
+    except Exception as error:  # latex2sympy raises many kinds; all mean "cannot read this"
+        raise Unparseable(str(error)[:200]) from None
+
+
+def split_top_level(text: str, separator: str = ",") -> list[str]:
+    """Split on `separator` outside any bracket pair."""
+    parts, depth, current = [], 0, []
+    for char in text:
+        if char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth -= 1
+        if char == separator and depth == 0:
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+    parts.append("".join(current))
+    return [part.strip() for part in parts]
+
+
+class Answer:
+    """A parsed answer: kind in {number, expr, relation, tuple, set, interval, choice, text}."""
+
+    __slots__ = ("kind", "value", "text")
+
+    def __init__(self, kind: str, value: object, text: str):
+        self.kind, self.value, self.text = kind, value, text
+
+    def __repr__(self) -> str:
+        return f"Answer({self.kind}, {self.value!r})"
+
+
+@lru_cache(maxsize=4096)
+def parse_answer(raw: str) -> Answer:
+    """Turn a normalised answer string into an `Answer`; cached, since a gold is shared by a group."""
+    text = normalize(raw)
+    if len(text) > _MAX_CHARS or _nesting(text) > _MAX_NESTING:
+        raise Unparseable("too large")
+    letter = choice_letter(text)
+    if letter:
+        return Answer("choice", letter, text)
+    text, is_percent = split_percent(text)
+    number = parse_number(text)
+    if number is not None:
+        value, is_float = number
+        if is_percent:
+            return Answer("number", (value, is_float, value / 100), text)
+        return Answer("number", (value, is_float, None), text)
+    text = re.sub(r"^\\text\{\s*\}|\\text\{([^{}]*)\}", lambda m: m.group(1) or "", text)
+    # Relations: `x = 5` and `x = 1+1 = 2` keep their last side as the value; inequalities stay.
+    if _INEQUALITY.search(text) and not text.startswith(("(", "[")):
+        return Answer("relation", parse_expression(text), text)
+    sides = [side.strip() for side in _CHAIN_SPLIT.split(text)]
+    if len(sides) > 1:
+        equation = None
+        if len(sides) == 2 and sides[0] and sides[1]:
+            try:
+                equation = sympy.Eq(parse_expression(sides[0]), parse_expression(sides[1]), evaluate=False)
+            except Unparseable:
+                equation = None
+        last = parse_answer(sides[-1]) if sides[-1] else None
+        return Answer("equation", (equation, last, _is_symbol(sides[0])), text)
+    set_match = re.fullmatch(r"\\\{(.*)\\\}", text)
+    if set_match:
+        items = [parse_answer(item) for item in split_top_level(set_match.group(1)) if item]
+        return Answer("set", items, text)
+    if text[:1] in "([" and text[-1:] in ")]" and _balanced_outer(text):
+        items = split_top_level(text[1:-1])
+        if len(items) == 2 and (text[0] == "[" or text[-1] == "]"):
+            return Answer("interval", (text[0], parse_answer(items[0]), parse_answer(items[1]), text[-1]), text)
+        if len(items) >= 2:
+            return Answer("tuple", [parse_answer(item) for item in items], text)
+    top_items = split_top_level(text)
+    if len(top_items) > 1 and all(top_items):
+        return Answer("set", [parse_answer(item) for item in top_items], text)
+    value = parse_expression(text)
+    if isinstance(value, Relational):
+        return Answer("relation", value, text)
+    if isinstance(value, (sympy.Set, sympy.MatrixBase)):
+        return Answer("expr", value, text)
+    if not isinstance(value, sympy.Basic):
+        raise Unparseable(f"not a mathematical object: {type(value).__name__}")
+    if value.is_Number and value.is_finite:
+        return Answer("number", (sympy.Rational(value) if value.is_Rational else value, value.is_Float, None), text)
+    return Answer("expr", value, text)
+
+
+def _is_symbol(text: str) -> bool:
+    return bool(re.fullmatch(r"[A-Za-z](_\{?\w+\}?)?|\\[a-zA-Z]+|[A-Za-z]\([A-Za-z]\)", text.strip()))
+
+
+def _nesting(text: str) -> int:
+    depth = deepest = 0
+    for char in text:
+        if char in "({[":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in ")}]":
+            depth -= 1
+    return deepest
+
+
+def _balanced_outer(text: str) -> bool:
+    """Whether the first and last bracket of `text` enclose all of it (`(1,2)` yes, `(1)+(2)` no)."""
+    depth = 0
+    for index, char in enumerate(text):
+        if char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth -= 1
+            if depth == 0 and index != len(text) - 1:
+                return False
+    return depth == 0
+
+
+# ---------------------------------------------------------------- equivalence
+
+
+def equivalent(pred: str, gold: str) -> bool:
+    """Whether `pred` and `gold` denote the same mathematics."""
+    try:
+        gold_answer = parse_answer(gold)
+    except (Unparseable, RecursionError):
+        return normalize(pred) == normalize(gold)
+    try:
+        pred_answer = parse_answer(pred)
+    except (Unparseable, RecursionError):
+        return False
+    return answers_equal(pred_answer, gold_answer)
+
+
+def answers_equal(pred: Answer, gold: Answer) -> bool:
+    if pred.text == gold.text:
+        return True
+    if gold.kind == "choice" or pred.kind == "choice":
+        return pred.kind == gold.kind and pred.value == gold.value
+    if pred.kind == "equation" and gold.kind == "equation":
+        return _equations_equal(pred.value, gold.value)
+    if pred.kind == "equation":
+        # `x = 5` answers `5`; `7 = 11a + c` does not answer `11a + c`.
+        _, last, lhs_is_symbol = pred.value
+        return lhs_is_symbol and last is not None and answers_equal(last, gold)
+    if gold.kind == "equation":
+        _, last, lhs_is_symbol = gold.value
+        return lhs_is_symbol and last is not None and answers_equal(pred, last)
+    if gold.kind in ("set", "tuple") or pred.kind in ("set", "tuple"):
+        return _collections_equal(pred, gold)
+    if gold.kind == "interval" or pred.kind == "interval":
+        return _intervals_equal(pred, gold)
+    if gold.kind == "relation" or pred.kind == "relation":
+        return pred.kind == gold.kind and _relations_equal(pred.value, gold.value)
+    return values_equal(_value(pred), _value(gold), percent=(pred, gold))
+
+
+def _value(answer: Answer) -> sympy.Basic:
+    if answer.kind == "number":
+        value = answer.value[0]
+        return sympy.Rational(value.numerator, value.denominator) if isinstance(value, Fraction) else value
+    return answer.value
+
+
+def values_equal(a: sympy.Basic, b: sympy.Basic, percent: tuple[Answer, Answer] | None = None) -> bool:
+    if percent is not None:
+        pred, gold = percent
+        if pred.kind == "number" and gold.kind == "number":
+            return _numbers_equal(pred.value, gold.value)
+    if isinstance(a, sympy.MatrixBase) or isinstance(b, sympy.MatrixBase):
+        if not (isinstance(a, sympy.MatrixBase) and isinstance(b, sympy.MatrixBase)) or a.shape != b.shape:
+            return False
+        return all(values_equal(x, y) for x, y in zip(a, b))
+    if isinstance(a, sympy.Set) or isinstance(b, sympy.Set):
+        return isinstance(a, sympy.Set) and isinstance(b, sympy.Set) and bool(a == b or a.symmetric_difference(b).is_empty)
+    if a == b:
+        return True
+    try:
+        if a.is_number and b.is_number:
+            if a.is_infinite or b.is_infinite:
+                return bool(a == b)
+            x, y = complex(sympy.N(a, 30)), complex(sympy.N(b, 30))
+            if not (cmath.isfinite(x) and cmath.isfinite(y)):
+                return False  # overflowed evaluations (`(10^{100})!`) say nothing about equality
+            return abs(x - y) <= _REL_TOL * max(abs(x), abs(y), 1e-300)
+        difference = sympy.simplify(a - b)
+        if difference == 0:
+            return True
+        return _spot_check(a, b)
+    except (TypeError, ValueError, AttributeError, ZeroDivisionError, RecursionError):
+        return False
+
+
+def _numbers_equal(pred: tuple, gold: tuple) -> bool:
+    pred_value, pred_float, pred_percent = pred
+    gold_value, gold_float, gold_percent = gold
+    candidates = [(pred_value, gold_value)]
+    if gold_percent is not None:
+        candidates.append((pred_value, gold_percent))
+    if pred_percent is not None:
+        candidates.append((pred_percent, gold_value))
+    for x, y in candidates:
+        if numbers_equal((_fraction(x), pred_float), (_fraction(y), gold_float), _REL_TOL):
+            return True
+    return False
+
+
+def _fraction(value: Fraction | sympy.Rational | sympy.Float) -> Fraction:
+    if isinstance(value, Fraction):
+        return value
+    if isinstance(value, sympy.Rational):
+        return Fraction(int(value.p), int(value.q))
+    return Fraction(str(value))
+
+
+def _spot_check(a: sympy.Basic, b: sympy.Basic) -> bool:
+    """Evaluate both sides at random points: catches identities `simplify` misses."""
+    symbols = sorted(a.free_symbols | b.free_symbols, key=str)
+    if not symbols:
+        return False
+    rng = random.Random(0)
+    for _ in range(_SPOT_CHECKS):
+        point = {symbol: sympy.Rational(rng.randint(11, 97), rng.randint(7, 13)) for symbol in symbols}
+        x, y = complex(sympy.N(a.subs(point))), complex(sympy.N(b.subs(point)))
+        if not (cmath.isfinite(x) and cmath.isfinite(y)) or abs(x - y) > 1e-6 * max(abs(x), abs(y), 1.0):
+            return False
+    return True
+
+
+def _collections_equal(pred: Answer, gold: Answer) -> bool:
+    pred_items = pred.value if pred.kind in ("set", "tuple") else [pred]
+    gold_items = gold.value if gold.kind in ("set", "tuple") else [gold]
+    if len(pred_items) != len(gold_items):
+        return False
+    if "tuple" in (pred.kind, gold.kind):
+        if pred.kind != gold.kind:
+            return False
+        return all(answers_equal(p, g) for p, g in zip(pred_items, gold_items))
+    unmatched = list(gold_items)
+    for item in pred_items:
+        match = next((g for g in unmatched if answers_equal(item, g)), None)
+        if match is None:
+            return False
+        unmatched.remove(match)
+    return True
+
+
+def _intervals_equal(pred: Answer, gold: Answer) -> bool:
+    def as_interval(answer: Answer):
+        if answer.kind == "interval":
+            return answer.value
+        if answer.kind == "tuple" and len(answer.value) == 2:
+            return ("(", answer.value[0], answer.value[1], ")")
+        return None
+
+    p, g = as_interval(pred), as_interval(gold)
+    if p is None or g is None:
+        return pred.kind == "expr" and gold.kind == "expr" and values_equal(pred.value, gold.value)
+    return p[0] == g[0] and p[3] == g[3] and answers_equal(p[1], g[1]) and answers_equal(p[2], g[2])
+
+
+def _relations_equal(a: Relational, b: Relational) -> bool:
+    """Same relation up to a positive factor and swapped sides (`x < 1` == `-x > -1`)."""
+
+    def canonical(relation: Relational) -> tuple[str, sympy.Basic]:
+        kind = relation.rel_op
+        lhs, rhs = relation.lhs, relation.rhs
+        if kind in (">", ">="):
+            return ("<" if kind == ">" else "<="), rhs - lhs
+        if kind in ("<", "<="):
+            return kind, lhs - rhs
+        return kind, lhs - rhs
+
+    try:
+        kind_a, expr_a = canonical(a)
+        kind_b, expr_b = canonical(b)
+    except (AttributeError, TypeError):
+        return bool(a == b)
+    if kind_a != kind_b:
+        return False
+    if kind_a in ("==", "!="):
+        return _proportional(expr_a, expr_b, allow_negative=True)
+    return _proportional(expr_a, expr_b, allow_negative=False)
+
+
+def _proportional(a: sympy.Basic, b: sympy.Basic, allow_negative: bool) -> bool:
+    if b == 0 or a == 0:
+        return a == b
+    ratio = sympy.simplify(a / b)
+    if ratio.free_symbols or not ratio.is_number or ratio == 0:
+        return False
+    return bool(allow_negative or ratio.is_positive)
+
+
+def _equations_equal(pred: tuple, gold: tuple) -> bool:
+    pred_equation, pred_last, pred_symbol = pred
+    gold_equation, gold_last, gold_symbol = gold
+    if pred_symbol and gold_symbol and pred_last is not None and gold_last is not None:
+        return answers_equal(pred_last, gold_last)
+    if pred_equation is None or gold_equation is None:
+        return False
+    try:
+        return _relations_equal(pred_equation, gold_equation)
+    except (TypeError, ValueError, AttributeError):
+        return False

@@ -1,0 +1,1 @@
+"""Everything around the trainer: config, data, prompts, models, training, eval, plots, launch, CLI."""

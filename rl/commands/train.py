@@ -1,0 +1,29 @@
+"""Train a policy with GRPO (or RLOO) from a YAML config."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_config_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", required=True, help="experiment YAML (see configs/)")
+    parser.add_argument(
+        "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+        help="override a config value, e.g. --set rewards.length.weight=0.3 (repeatable, YAML-typed)",
+    )  # fmt: skip
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_config_arguments(parser)
+    parser.add_argument("--resume", action="store_true", help="continue from the last checkpoint in trainer.output_dir")
+    parser.add_argument("--overwrite", action="store_true", help="delete an existing trainer.output_dir first")
+
+
+def run(args: argparse.Namespace) -> int:
+    from rl.config import load_config
+    from rl.train import train
+
+    config = load_config(args.config, args.overrides)
+    output_dir = train(config, resume=args.resume, overwrite=args.overwrite)
+    print(f"done: {output_dir}")
+    return 0

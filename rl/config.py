@@ -1,0 +1,265 @@
+"""Experiment config: one YAML file (optionally `extends:` another) -> validated `RunConfig`.
+
+Every section is a strict pydantic model, so a misspelt key fails at load time with its full path
+and the closest valid key; `trainer` is checked against TRL's own `GRPOConfig`/`RLOOConfig`.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import warnings
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from rl.errors import ConfigError, did_you_mean
+
+
+class Section(BaseModel):
+    """A config section: unknown keys are errors, not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+
+
+class LoraSettings(Section):
+    """LoRA adapters via peft (GPU runs of large models)."""
+
+    r: int = Field(16, gt=0, description="adapter rank")
+    alpha: int = Field(32, gt=0, description="LoRA scaling alpha")
+    dropout: float = Field(0.05, ge=0, lt=1)
+    target_modules: str | list[str] = Field("all-linear", description="modules to adapt")
+
+
+class ModelSettings(Section):
+    name_or_path: str = Field("tiny:demo", description="hub id, local path, or tiny:<preset> (built locally)")
+    cache_dir: str = Field(".cache/lengthrl", description="where tiny: models are built and kept")
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
+    attn_implementation: str | None = Field(None, description="e.g. flash_attention_2 on GPUs")
+    trust_remote_code: bool = False
+    lora: LoraSettings | None = Field(None, description="set to enable LoRA (needs peft)")
+
+
+class GeneratedTaskSettings(Section):
+    """The shipped synthetic task (`data.source: generated:arithmetic`)."""
+
+    train_size: int = Field(256, gt=0)
+    test_size: int = Field(64, ge=0)
+    seed: int = 0
+    min_terms: int = Field(2, ge=2)
+    max_terms: int = Field(4, ge=2)
+    max_operand: int = Field(9, ge=1)
+
+
+class DataSettings(Section):
+    source: str = Field("generated:arithmetic", description="hub dataset, local .jsonl/.json/.parquet/.csv, or generated:arithmetic")
+    subset: str | None = Field(None, description="hub dataset config name")
+    split: str = "train"
+    eval_split: str | None = Field(None, description="held-out split for `rl eval` (generated: `test`)")
+    question_column: str = "question"
+    answer_column: str = "answer"
+    id_column: str | None = Field(None, description="stable question id; default: `id` if present, else a hash of the question")
+    language_column: str | None = Field(None, description="target language of each row, for the `language` reward")
+    answer_format: Literal["auto", "plain", "gsm8k", "boxed"] = Field(
+        "auto", description="how to read the gold: `#### 42` (gsm8k), last \\boxed{} of a solution (boxed), as-is (plain)"
+    )
+    limit: int | None = Field(None, gt=0, description="use only the first N rows")
+    generated: GeneratedTaskSettings = Field(default_factory=GeneratedTaskSettings)
+
+
+class PromptSettings(Section):
+    template: str = Field("r1_zero", description="r1_zero | boxed_chat | a custom string containing {question}")
+    system: str | None = Field(None, description="system message (boxed_chat only)")
+
+    @field_validator("template")
+    @classmethod
+    def _known_or_custom(cls, value: str) -> str:
+        if value not in ("r1_zero", "boxed_chat") and "{question}" not in value:
+            raise ValueError(f"unknown template {value!r}; use r1_zero, boxed_chat, or a string containing {{question}}")
+        return value
+
+
+class LoggingSettings(Section):
+    metrics_file: str = Field("metrics.jsonl", description="one JSON object per logging step, in trainer.output_dir")
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+
+class RunConfig(Section):
+    """A whole experiment."""
+
+    model: ModelSettings = Field(default_factory=ModelSettings)
+    data: DataSettings = Field(default_factory=DataSettings)
+    prompt: PromptSettings = Field(default_factory=PromptSettings)
+    rewards: dict[str, dict[str, Any] | None] = Field(
+        default_factory=lambda: {"correctness": {"weight": 1.0}, "format": {"weight": 0.2}}
+    )
+    algorithm: Literal["grpo", "rloo"] = "grpo"
+    trainer: dict[str, Any] = Field(default_factory=dict, description="fields of trl.GRPOConfig / trl.RLOOConfig")
+    logging: LoggingSettings = Field(default_factory=LoggingSettings)
+
+    @property
+    def output_dir(self) -> Path:
+        return Path(self.trainer.get("output_dir", "runs/default"))
+
+
+# ---------------------------------------------------------------- loading
+
+
+def read_yaml(path: str | Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """A YAML file as a dict, with `extends: other.yaml` (relative to it) merged underneath."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    if path.resolve() in _seen:
+        raise ConfigError(f"{path}: `extends` cycle through {' -> '.join(str(p) for p in _seen)}")
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path}: not valid YAML: {str(error).splitlines()[0]}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level, got {type(data).__name__}")
+    parent = data.pop("extends", None)
+    if parent is None:
+        return data
+    base = read_yaml(path.parent / parent, (*_seen, path.resolve()))
+    return deep_merge(base, data)
+
+
+def deep_merge(base: dict, override: dict) -> dict:
+    """`override` on top of `base`; nested mappings merge, everything else replaces."""
+    merged = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def apply_override(data: dict, assignment: str) -> None:
+    """Apply one `a.b.c=value` (value read as YAML: `1e-6`, `true`, `[1, 2]`, `null`)."""
+    if "=" not in assignment:
+        raise ConfigError(f"--set {assignment!r}: expected KEY.PATH=VALUE")
+    key_path, raw_value = assignment.split("=", 1)
+    keys = [key for key in key_path.strip().split(".") if key]
+    if not keys:
+        raise ConfigError(f"--set {assignment!r}: empty key")
+    try:
+        value = yaml.safe_load(raw_value) if raw_value.strip() else None
+    except yaml.YAMLError:
+        value = raw_value
+    node = data
+    for depth, key in enumerate(keys[:-1]):
+        child = node.get(key)
+        if child is None:
+            child = node[key] = {}
+        if not isinstance(child, dict):
+            raise ConfigError(f"--set {key_path}: {'.'.join(keys[: depth + 1])} is not a section")
+        node = child
+    node[keys[-1]] = value
+
+
+def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> RunConfig:
+    """Read, merge, override and validate a config; raises `ConfigError` naming the bad key."""
+    data = read_yaml(path)
+    for assignment in overrides:
+        apply_override(data, assignment)
+    return validate(data, source=str(path))
+
+
+def validate(data: dict[str, Any], source: str = "config") -> RunConfig:
+    try:
+        config = RunConfig.model_validate(data)
+    except ValidationError as error:
+        raise ConfigError(f"{source}: {_describe(error)}") from None
+    check_rewards(config.rewards, source)
+    config.trainer = resolve_trainer_fields(config, source)
+    return config
+
+
+def _describe(error: ValidationError) -> str:
+    """One line for the first problem: the full key path, what is wrong, and a suggestion."""
+    first = error.errors()[0]
+    location = [str(part) for part in first["loc"]]
+    key_path = ".".join(location)
+    if first["type"] == "extra_forbidden":
+        return f"unknown key {key_path}{did_you_mean(location[-1], _valid_keys(location[:-1]))}"
+    if first["type"] == "missing":
+        return f"missing required key {key_path}"
+    return f"{key_path}: {first['msg']} (got {first.get('input')!r})"
+
+
+def _valid_keys(location: list[str]) -> list[str]:
+    model: type[BaseModel] = RunConfig
+    for part in location:
+        annotation = model.model_fields[part].annotation
+        candidates = [annotation, *getattr(annotation, "__args__", ())]
+        model = next(c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel))
+    return list(model.model_fields)
+
+
+def check_rewards(spec: dict, source: str) -> None:
+    """Validate the reward stack at load time, so a bad reward name/parameter fails before any model loads."""
+    from rewards import RewardSpecError, components, weight_invariant_violation
+
+    try:
+        functions, weights = components(spec)
+    except RewardSpecError as error:
+        raise ConfigError(f"{source}: {error}") from None
+    violation = weight_invariant_violation(functions, weights)
+    if violation:
+        warnings.warn(f"{source}: {violation}", stacklevel=2)
+
+
+def trainer_config_class(algorithm: str):
+    from trl import GRPOConfig, RLOOConfig
+
+    return GRPOConfig if algorithm == "grpo" else RLOOConfig
+
+
+def resolve_trainer_fields(config: RunConfig, source: str) -> dict[str, Any]:
+    """`trainer:` with project defaults filled in, every key checked against TRL's config class."""
+    config_class = trainer_config_class(config.algorithm)
+    valid = [field.name for field in dataclasses.fields(config_class) if field.init]
+    for key in config.trainer:
+        if key not in valid:
+            raise ConfigError(
+                f"{source}: unknown key trainer.{key}{did_you_mean(key, valid)} "
+                f"(not a field of trl.{config_class.__name__})"
+            )
+    if "reward_weights" in config.trainer:
+        raise ConfigError(f"{source}: trainer.reward_weights: set weights under rewards.<name>.weight instead")
+    fields = dict(config.trainer)
+    fields.setdefault("output_dir", "runs/default")
+    fields.setdefault("report_to", "none")
+    fields.setdefault("save_strategy", "steps")
+    if "bf16" not in fields and not _cuda_available():
+        fields["bf16"] = False  # TRL defaults to bf16, which a CPU run rejects
+    try:
+        trainer_args(config.algorithm, fields, reward_weights=None)
+    except (ValueError, TypeError) as error:
+        raise ConfigError(f"{source}: trainer: {str(error).splitlines()[0]}") from None
+    return fields
+
+
+def trainer_args(algorithm: str, fields: dict[str, Any], reward_weights: list[float] | None):
+    """Instantiate TRL's config (its own validation runs in `__post_init__`)."""
+    config_class = trainer_config_class(algorithm)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        return config_class(**fields, reward_weights=reward_weights)
+
+
+def _cuda_available() -> bool:
+    try:
+        import torch
+    except ImportError:
+        return False
+    return torch.cuda.is_available()
+
+
+def dump(config: RunConfig) -> str:
+    """The resolved config as YAML (saved next to each run, so a run records what it was)."""
+    return yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False)

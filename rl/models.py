@@ -1,0 +1,146 @@
+"""Model resolution: hub id, local path, or `tiny:<preset>`, a small causal LM built here from scratch.
+
+The tiny model (and its byte-level BPE tokenizer, trained on the shipped task and the prompt
+templates) lets tests and the CPU demo run with no network; it is cached under `model.cache_dir`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import random
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from rl.config import ModelSettings
+from rl.errors import ConfigError
+from rl.prompts import BOXED_INSTRUCTION, R1_ZERO
+from rl.tasks import ArithmeticTask, generate_rows, reasoning_trace
+
+logger = logging.getLogger(__name__)
+TAG_TOKENS = ["<think>", "</think>", "<answer>", "</answer>"]
+EOS, PAD = "<|endoftext|>", "<|pad|>"
+CHAT_TEMPLATE = (
+    "{% for message in messages %}{{ '<|' + message['role'] + '|>' + message['content'] + '\n' }}{% endfor %}"
+    "{% if add_generation_prompt %}{{ '<|assistant|>' }}{% endif %}"
+)
+
+
+@dataclass(frozen=True)
+class TinyPreset:
+    hidden_size: int
+    layers: int
+    heads: int
+    vocab_size: int = 1024
+    max_positions: int = 1024
+    seed: int = 0
+
+
+TINY_PRESETS = {
+    "test": TinyPreset(hidden_size=32, layers=2, heads=2),
+    "demo": TinyPreset(hidden_size=128, layers=4, heads=4),
+    "small": TinyPreset(hidden_size=256, layers=6, heads=8),
+}
+
+
+def resolve_model(settings: ModelSettings) -> str:
+    """A path or hub id that `from_pretrained` (and TRL) can load."""
+    name = settings.name_or_path
+    if name.startswith("tiny:"):
+        preset_name = name.split(":", 1)[1]
+        if preset_name not in TINY_PRESETS:
+            raise ConfigError(f"model.name_or_path: unknown tiny preset {preset_name!r} (available: {', '.join(TINY_PRESETS)})")
+        return str(build_tiny_model(preset_name, Path(settings.cache_dir)))
+    path = Path(name)
+    if name.startswith((".", "/", "~")) and not path.expanduser().exists():
+        raise ConfigError(f"model.name_or_path: local model not found: {name}")
+    return str(path.expanduser()) if path.expanduser().exists() else name
+
+
+def tokenizer_corpus(seed: int = 0) -> list[str]:
+    """Text the tiny tokenizer learns merges from: the templates and the shipped task's traces."""
+    rng = random.Random(seed)
+    rows = generate_rows(600, "train", ArithmeticTask(max_terms=5, max_operand=12), seed=seed)
+    corpus = [R1_ZERO, BOXED_INSTRUCTION, "Please reason step by step."]
+    for row in rows:
+        trace, _ = reasoning_trace(row["question"], rng.randint(0, 2), rng.random() < 0.3, rng)
+        corpus.append(R1_ZERO.replace("{question}", row["question"]) + trace)
+    return corpus
+
+
+def build_tiny_model(preset_name: str, cache_dir: Path) -> Path:
+    """Build (once) and return the directory of a randomly initialised tiny causal LM + tokenizer."""
+    preset = TINY_PRESETS[preset_name]
+    digest = hashlib.sha1(json.dumps(asdict(preset), sort_keys=True).encode()).hexdigest()[:8]
+    target = cache_dir / f"tiny-{preset_name}-{digest}"
+    if (target / "config.json").is_file() and (target / "tokenizer.json").is_file():
+        return target
+    import torch
+    from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+
+    logger.info("building tiny model %s in %s", preset_name, target)
+    tokenizer = Tokenizer(models.BPE())
+    tokenizer.pre_tokenizer = pre_tokenizers.Sequence(
+        [pre_tokenizers.Digits(individual_digits=True), pre_tokenizers.ByteLevel(add_prefix_space=False)]
+    )
+    tokenizer.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=preset.vocab_size,
+        special_tokens=[EOS, PAD],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    tokenizer.train_from_iterator(tokenizer_corpus(preset.seed), trainer)
+    # Tags are ordinary (non-special) tokens: TRL decodes completions with skip_special_tokens.
+    tokenizer.add_tokens([AddedToken(tag, special=False, normalized=False) for tag in TAG_TOKENS])
+    fast = PreTrainedTokenizerFast(tokenizer_object=tokenizer, eos_token=EOS, pad_token=PAD, bos_token=None)
+    fast.chat_template = CHAT_TEMPLATE
+    fast.padding_side = "left"
+    torch.manual_seed(preset.seed)
+    config = LlamaConfig(
+        vocab_size=len(fast),
+        hidden_size=preset.hidden_size,
+        intermediate_size=preset.hidden_size * 4,
+        num_hidden_layers=preset.layers,
+        num_attention_heads=preset.heads,
+        num_key_value_heads=preset.heads,
+        max_position_embeddings=preset.max_positions,
+        eos_token_id=fast.eos_token_id,
+        pad_token_id=fast.pad_token_id,
+        bos_token_id=None,
+        tie_word_embeddings=True,
+    )
+    model = LlamaForCausalLM(config)
+    model.generation_config.eos_token_id = fast.eos_token_id
+    model.generation_config.pad_token_id = fast.pad_token_id
+    staging = target.with_name(target.name + ".partial")
+    model.save_pretrained(staging)
+    fast.save_pretrained(staging)
+    staging.replace(target) if not target.exists() else None  # another process may have won the race
+    return target
+
+
+def model_init_kwargs(settings: ModelSettings) -> dict:
+    """`model_init_kwargs` for TRL (it loads the model from the resolved path)."""
+    kwargs: dict = {"dtype": settings.dtype}
+    if settings.attn_implementation:
+        kwargs["attn_implementation"] = settings.attn_implementation
+    if settings.trust_remote_code:
+        kwargs["trust_remote_code"] = True
+    return kwargs
+
+
+def peft_config(settings: ModelSettings):
+    """A peft `LoraConfig` when `model.lora` is set, else None."""
+    if settings.lora is None:
+        return None
+    try:
+        from peft import LoraConfig
+    except ImportError:
+        raise ConfigError("model.lora needs peft: pip install -e .[peft]") from None
+    lora = settings.lora
+    return LoraConfig(
+        r=lora.r, lora_alpha=lora.alpha, lora_dropout=lora.dropout, target_modules=lora.target_modules, task_type="CAUSAL_LM"
+    )

@@ -1,0 +1,99 @@
+"""The shipped synthetic task: multi-step integer arithmetic with verifiable answers and R1-Zero traces.
+
+Traces vary in length for the same question (0-4 redundant double-check passes) and a share of them
+end wrong, so a model warm-started on them both overthinks and errs: the setting RL should fix.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+OPERATORS = ("+", "-", "*")
+
+
+@dataclass(frozen=True)
+class ArithmeticTask:
+    min_terms: int = 2
+    max_terms: int = 4
+    max_operand: int = 9
+
+    def question(self, rng: random.Random) -> tuple[list[int], list[str]]:
+        terms = rng.randint(self.min_terms, self.max_terms)
+        numbers = [rng.randint(1, self.max_operand) for _ in range(terms)]
+        operators = [rng.choice(OPERATORS) for _ in range(terms - 1)]
+        return numbers, operators
+
+
+def expression_text(numbers: list[int], operators: list[str]) -> str:
+    parts = [str(numbers[0])]
+    for operator, number in zip(operators, numbers[1:]):
+        parts += [operator, str(number)]
+    return " ".join(parts)
+
+
+def solution_steps(
+    numbers: list[int], operators: list[str], slip: int | None = None, delta: int = 0
+) -> list[tuple[int, str, int, int]]:
+    """(left, op, right, result) steps: multiplications first, then left to right, as taught.
+
+    `slip`: the index of a step whose result is off by `delta`, the error carried forward.
+    """
+    numbers, operators, steps = list(numbers), list(operators), []
+
+    def record(left: int, op: str, right: int, exact: int) -> int:
+        result = exact + (delta if len(steps) == slip else 0)
+        steps.append((left, op, right, result))
+        return result
+
+    while "*" in operators:
+        i = operators.index("*")
+        numbers[i : i + 2] = [record(numbers[i], "*", numbers[i + 1], numbers[i] * numbers[i + 1])]
+        del operators[i]
+    while operators:
+        op = operators.pop(0)
+        exact = numbers[0] + numbers[1] if op == "+" else numbers[0] - numbers[1]
+        numbers[0:2] = [record(numbers[0], op, numbers[1], exact)]
+    return steps
+
+
+def is_test_question(expression: str) -> bool:
+    """A fixed quarter of all questions is held out, whatever the sizes asked for."""
+    return random.Random(expression).random() < 0.25
+
+
+def generate_rows(size: int, split: str, task: ArithmeticTask, seed: int = 0) -> list[dict]:
+    """`size` distinct questions of `split` (`train` or `test`); the splits never share a question."""
+    rng = random.Random(seed)
+    rows: list[dict] = []
+    seen: set[str] = set()
+    for _ in range(200 * (size + 10)):
+        if len(rows) == size:
+            return rows
+        numbers, operators = task.question(rng)
+        expression = expression_text(numbers, operators)
+        if expression in seen or is_test_question(expression) != (split == "test"):
+            continue
+        seen.add(expression)
+        answer = solution_steps(numbers, operators)[-1][3]
+        rows.append({"id": f"arith-{split}-{seed}-{len(rows):05d}", "question": f"Compute {expression} .", "answer": str(answer)})
+    raise ValueError(f"cannot draw {size} distinct {split} questions from this task; widen it (max_terms, max_operand)")
+
+
+def parse_question(question: str) -> tuple[list[int], list[str]]:
+    tokens = question.replace("Compute", "").replace(".", "").split()
+    return [int(t) for t in tokens[0::2]], tokens[1::2]
+
+
+def reasoning_trace(question: str, double_checks: int, wrong: bool, rng: random.Random) -> tuple[str, str]:
+    """(completion text after the prompt's `<think>`, its final answer). `wrong` slips one step."""
+    numbers, operators = parse_question(question)
+    slip = rng.randrange(len(operators)) if wrong else None
+    steps = solution_steps(numbers, operators, slip=slip, delta=rng.choice((-2, -1, 1, 2)))
+    lines = [f"{a} {op} {b} = {r} ." for a, op, b, r in steps]
+    body = " ".join(lines)
+    for _ in range(double_checks):
+        body += " Let me double-check . " + " ".join(lines)
+    answer = str(steps[-1][3])
+    return f" {body} So the answer is {answer} . </think> <answer> {answer} </answer>", answer
+
