@@ -119,12 +119,22 @@ class Analyzer:
         self._cache_batches = cache_batches
         self._lock = threading.Lock()
 
+    def __getstate__(self) -> dict:
+        # Picklable for TRL's spawned rollout workers: the cache and lock are per-process.
+        return {"options": self.options, "cache_batches": self._cache_batches}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(state["options"], state["cache_batches"])
+
     def analyse(self, prompts: list, completions: list, completion_ids: list | None = None, **columns) -> BatchAnalysis:
         key = (
             tuple(message_text(p) for p in prompts),
             tuple(message_text(c) for c in completions),
             tuple(len(ids) for ids in completion_ids) if completion_ids is not None else None,
-            tuple(map(str, columns.get(self.options.answer_column) or ())),
+            *(
+                tuple(map(str, columns.get(column) or ()))
+                for column in (self.options.answer_column, self.options.id_column, self.options.question_column)
+            ),
         )
         with self._lock:
             analysis = self._cache.get(key)

@@ -237,8 +237,11 @@ def resolve_trainer_fields(config: RunConfig, source: str) -> dict[str, Any]:
     fields.setdefault("save_strategy", "steps")
     if "bf16" not in fields and not _cuda_available():
         fields["bf16"] = False  # TRL defaults to bf16, which a CPU run rejects
+    # Validate values with TRL's own checks, minus those about this machine's hardware (a GPU preset
+    # must validate on a CPU login node); the trainer re-checks everything on the real machine.
+    hardware_neutral = {**fields, "bf16": False, "fp16": False, "tf32": None, "use_vllm": False}
     try:
-        trainer_args(config.algorithm, fields, reward_weights=None)
+        trainer_args(config.algorithm, hardware_neutral, reward_weights=None)
     except (ValueError, TypeError) as error:
         raise ConfigError(f"{source}: trainer: {str(error).splitlines()[0]}") from None
     return fields

@@ -1,0 +1,29 @@
+# Two entry points, each self-installing into .venv:  make demo  |  make test
+VENV ?= .venv
+PYTHON ?= python3
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-dev
+
+.PHONY: demo test lint bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	# The CPU build of torch first (pinned: a looser spec would pull multi-GB CUDA wheels).
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e ".[dev]"
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(PY) -m rl demo
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check rl rewards tests benchmarks
+
+bench: $(STAMP)
+	$(PY) benchmarks/answer_check.py
+
+clean:
+	rm -rf $(VENV) .cache runs

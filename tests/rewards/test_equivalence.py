@@ -1,0 +1,155 @@
+import os
+import threading
+import time
+
+import pytest
+
+from rewards import answers_match
+from rewards.equivalence import clear_cache, fast_match
+
+
+@pytest.mark.parametrize(
+    ("pred", "gold", "expected"),
+    [
+        # numbers: exact rationals, float tolerance 1e-6, percentages, separators, sci notation
+        ("0.5", r"\frac{1}{2}", True),
+        ("1/3", r"\frac{1}{3}", True),
+        ("0.3333", r"\frac{1}{3}", False),
+        ("0.333333333", r"\frac{1}{3}", True),
+        ("1,000,000", "1000000", True),
+        ("-5", "−5", True),
+        ("50\\%", "0.5", True),
+        ("28 percent", "28\\%", True),
+        ("3 \\times 10^{5}", "300000", True),
+        ("1.5e3", "1500", True),
+        ("12.", "12", True),
+        (r"10\text{ cm}", "10", True),
+        (r"90^\circ", "90", True),
+        (r"\dfrac{3}{4}", r"\tfrac{3}{4}", True),
+        ("7", "8", False),
+        ("3.1416", r"\pi", False),
+        # expressions
+        (r"\frac{x}{7}+\frac{2}{7}", r"\frac{x+2}{7}", True),
+        (r"\sec^2(y)", r"\tan^2(y)+1", True),
+        (r"\frac{\sqrt{2}}{2}", r"\frac{1}{\sqrt{2}}", True),
+        ("2*x+1", "2x+1", True),
+        ("sqrt(2)", r"\sqrt{2}", True),
+        ("x^2+1", "x^2-1", False),
+        (r"\left( 2 \right)", "2", True),
+        # equations
+        ("x=5", "5", True),
+        ("y=2x+1", "2x+1", True),
+        ("7 = 11a+c", "11a+c", False),
+        (r"2x+4y-3=0", r"y=-\frac{1}{2}x+\frac{3}{4}", True),
+        # sets, lists, tuples, intervals
+        (r"\{3, 1, 2\}", r"\{1,2,3\}", True),
+        ("3, 1, 2", "1, 2, 3", True),
+        ("1, 2", "1, 2, 3", False),
+        ("(1, 2)", "(1, 2)", True),
+        ("(2, 1)", "(1, 2)", False),
+        ("[0, 1)", "[0,1)", True),
+        ("(0, 1)", "[0, 1)", False),
+        ("(0, 1]", "(0, 1)", False),
+        # relations
+        (r"x \geq 5", "x >= 5", True),
+        ("-x > -1", "x < 1", True),
+        ("x > -1", "x < 1", False),
+        # multiple choice
+        ("(B)", "B", True),
+        (r"\text{(B)}", "B", True),
+        ("B", "(C)", False),
+        # infinity and matrices
+        (r"\infty", r"\infty", True),
+        (r"-\infty", r"\infty", False),
+        (r"\begin{pmatrix}1&2\\3&4\end{pmatrix}", r"\begin{pmatrix}1&2\\3&4\end{pmatrix}", True),
+        (r"\begin{pmatrix}1&2\\3&5\end{pmatrix}", r"\begin{pmatrix}1&2\\3&4\end{pmatrix}", False),
+        (r"\begin{pmatrix}0.5&2\end{pmatrix}", r"\begin{pmatrix}\frac{1}{2}&2\end{pmatrix}", True),
+    ],
+)
+def test_equivalence_categories(pred, gold, expected):
+    assert answers_match(pred, gold) is expected
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        r"9^{9^{9^9}}",
+        r"(10^{100})!",
+        "9" * 100_000,
+        r"\frac{" * 5000,
+        "(" * 3000 + "1" + ")" * 3000,
+        "x" * 100_000,
+    ],
+)
+def test_hostile_inputs_return_false_within_the_bound(hostile):
+    clear_cache()
+    start = time.perf_counter()
+    assert answers_match(hostile, "1", timeout_s=1.0) is False
+    assert time.perf_counter() - start < 1.5
+
+
+def test_code_injection_is_neither_executed_nor_matched(tmp_path):
+    marker = tmp_path / "pwned"
+    payloads = [
+        f"__import__('os').system('touch {marker}')",
+        f"exec(\"open('{marker}','w')\")",
+        f"(lambda: __import__('os').system('touch {marker}'))()",
+        f"\\text{{__import__('os').system('touch {marker}')}}",
+    ]
+    for payload in payloads:
+        assert answers_match(payload, "0") is False
+        assert answers_match(payload, "1") is False
+    assert not marker.exists()
+
+
+def test_never_raises_on_garbage():
+    for pred in [None, 3, "", "   ", "\\", "{", "}}}", "\\frac{}{}", "=", "<>", "\x00", "∑∫"]:
+        assert answers_match(pred, "1") in (True, False)
+
+
+def test_threaded_calls_are_bounded_and_correct():
+    results = {}
+
+    def work(index: int) -> None:
+        start = time.perf_counter()
+        results[index] = (answers_match(rf"\frac{{{index}}}{{2}}+x-x", f"{index / 2}"), time.perf_counter() - start)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(1, 7)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert all(match for match, _ in results.values()) and len(results) == 6
+
+
+def test_timeout_from_a_non_main_thread():
+    outcome = {}
+
+    def work() -> None:
+        start = time.perf_counter()
+        outcome["match"] = answers_match(r"(10^{100})! + 9^{9^{9^9}}", "2", timeout_s=0.5)
+        outcome["seconds"] = time.perf_counter() - start
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    thread.join(timeout=20)
+    assert outcome["match"] is False and outcome["seconds"] < 1.5
+
+
+def _check_in_dataloader_worker(index):
+    return answers_match(r"\frac{x}{2}+\frac{x}{2}", "x"), os.getpid()
+
+
+def test_inside_a_dataloader_worker():
+    from torch.utils.data import DataLoader
+
+    loader = DataLoader(list(range(2)), batch_size=1, num_workers=1, collate_fn=lambda batch: _check_in_dataloader_worker(batch[0]))
+    for match, pid in loader:
+        assert match is True and pid != os.getpid()
+
+
+def test_plain_numbers_never_reach_sympy():
+    assert fast_match("1,234", "1234") is True
+    assert fast_match("0.25", r"\frac{1}{4}") is True
+    assert fast_match("2", "3") is False
+    assert fast_match("x+1", "1") is None
