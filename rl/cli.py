@@ -10,6 +10,7 @@ import importlib
 import logging
 import pkgutil
 import sys
+import warnings
 
 import rl.commands
 from rl.errors import UserError
@@ -36,6 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Deprecation chatter from inside transformers/TRL that users cannot act on.
+    warnings.filterwarnings("ignore", category=FutureWarning, module=r"transformers\..*|trl\..*")
     try:
         return int(args.run(args) or 0)
     except UserError as error:

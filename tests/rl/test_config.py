@@ -1,0 +1,96 @@
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from rl.config import load_config
+from rl.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def write(tmp_path: Path, data: dict, name: str = "run.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+BASE = {"model": {"name_or_path": "tiny:test"}, "rewards": {"correctness": {"weight": 1.0}}, "trainer": {"output_dir": "runs/x"}}
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"rewards": {"lenght": {"weight": 0.5}}}, "rewards.lenght: unknown reward; did you mean 'length'?"),
+        ({"modle": {}}, "unknown key modle; did you mean 'model'?"),
+        ({"data": {"sorce": "x.jsonl"}}, "unknown key data.sorce; did you mean 'source'?"),
+        ({"model": {"lora": {"rank": 8}}}, "unknown key model.lora.rank"),
+        ({"data": {"limit": "many"}}, "data.limit: Input should be a valid integer"),
+        ({"algorithm": "ppo"}, "algorithm: Input should be 'grpo' or 'rloo'"),
+        ({"trainer": {"learning_rat": 1e-5}}, "unknown key trainer.learning_rat; did you mean 'learning_rate'?"),
+        ({"trainer": {"num_generations": 3, "per_device_train_batch_size": 4}}, "trainer: generation_batch_size (4) must be divisible by num_generations (3)"),
+        ({"prompt": {"template": "no placeholder"}}, "prompt.template: Value error, unknown template"),
+        ({"rewards": {"length": {"refrence": "group"}}}, "rewards.length.refrence: unknown parameter; did you mean 'reference'?"),
+    ],
+)
+def test_bad_config_names_the_key(tmp_path, change, message):
+    data = {**BASE, **change}
+    with pytest.raises(ConfigError) as error:
+        load_config(write(tmp_path, data))
+    assert message in str(error.value)
+    assert "\n" not in str(error.value)
+
+
+def test_missing_file_and_bad_yaml(tmp_path):
+    with pytest.raises(ConfigError, match="config file not found: .*nope.yaml"):
+        load_config(tmp_path / "nope.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("model: [unclosed")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(bad)
+
+
+def test_extends_merges_and_set_overrides_are_typed(tmp_path):
+    write(tmp_path, {**BASE, "trainer": {"output_dir": "runs/base", "learning_rate": 1e-5, "max_steps": 3}}, "base.yaml")
+    child = write(tmp_path, {"extends": "base.yaml", "rewards": {"length": {"weight": 0.5}}, "trainer": {"output_dir": "runs/child"}})
+    config = load_config(child, ["trainer.max_steps=7", "rewards.length.cap=0.5", "trainer.log_completions=true"])
+    assert config.trainer["max_steps"] == 7 and config.trainer["learning_rate"] == 1e-5
+    assert config.trainer["output_dir"] == "runs/child" and config.trainer["log_completions"] is True
+    assert config.rewards == {"correctness": {"weight": 1.0}, "length": {"weight": 0.5, "cap": 0.5}}
+    with pytest.raises(ConfigError, match="unknown key trainer.max_step; did you mean 'max_steps'"):
+        load_config(child, ["trainer.max_step=7"])
+    with pytest.raises(ConfigError, match="expected KEY.PATH=VALUE"):
+        load_config(child, ["trainer.max_steps"])
+
+
+def test_extends_cycle_is_reported(tmp_path):
+    write(tmp_path, {"extends": "b.yaml"}, "a.yaml")
+    write(tmp_path, {"extends": "a.yaml"}, "b.yaml")
+    with pytest.raises(ConfigError, match="cycle"):
+        load_config(tmp_path / "a.yaml")
+
+
+@pytest.mark.parametrize("preset", sorted((ROOT / "configs").rglob("*.yaml")), ids=lambda p: p.name)
+def test_every_shipped_preset_validates(preset):
+    config = load_config(preset)
+    assert config.rewards
+
+
+def test_gpu_presets_differ_only_in_rewards_and_output_dir():
+    a = load_config(ROOT / "configs" / "r1_zero.yaml").model_dump()
+    b = load_config(ROOT / "configs" / "dont_overthink.yaml").model_dump()
+    for section in ("model", "data", "prompt", "algorithm", "logging"):
+        assert a[section] == b[section]
+    assert {k: v for k, v in a["trainer"].items() if k != "output_dir"} == {k: v for k, v in b["trainer"].items() if k != "output_dir"}
+    assert set(b["rewards"]) - set(a["rewards"]) == {"length"}
+
+
+def test_cli_reports_one_line_and_exit_code_2(tmp_path):
+    path = write(tmp_path, {**BASE, "rewards": {"lenght": {"weight": 0.5}}})
+    result = subprocess.run([sys.executable, "-m", "rl", "train", "--config", str(path)], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1].startswith("error: ")
+    assert "rewards.lenght" in result.stderr and "length" in result.stderr
+    assert "Traceback" not in result.stderr
