@@ -1,0 +1,179 @@
+"""`rl eval`: sample K answers per held-out question, grade them with the reward library, summarise.
+
+Generation is HF `generate` (CPU and small GPUs) or vLLM when it is installed and a GPU is present.
+Writes `samples.jsonl` (one line per sample) and `summary.json`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from rl.config import RunConfig
+from rl.errors import ConfigError
+
+logger = logging.getLogger("rl.evaluate")
+
+
+@dataclass
+class EvalSettings:
+    samples: int = 1  # K answers per question
+    limit: int | None = None  # first N questions only
+    greedy: bool = False  # K must be 1; deterministic decoding
+    temperature: float = 1.0
+    max_new_tokens: int | None = None  # default: trainer.max_completion_length
+    batch_size: int = 16  # prompts per generate call
+
+    def __post_init__(self) -> None:
+        if self.samples < 1:
+            raise ConfigError(f"--samples must be >= 1, got {self.samples}")
+        if self.greedy and self.samples != 1:
+            raise ConfigError("--greedy gives one answer per question; drop --samples or --greedy")
+
+
+def eval_split(config: RunConfig) -> str:
+    if config.data.source.startswith("generated:"):
+        return "test"
+    return config.data.eval_split or config.data.split
+
+
+def generate_hf(model_path: str, prompts: list, settings: EvalSettings, max_new_tokens: int) -> list[list[tuple[str, int]]]:
+    """(completion text, completion tokens) for K samples per prompt, with a progress bar."""
+    import torch
+    from tqdm.auto import tqdm
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(model_path)
+    tokenizer.padding_side = "left"
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    model = AutoModelForCausalLM.from_pretrained(model_path)
+    model.eval()
+    texts = [
+        tokenizer.apply_chat_template(p, tokenize=False, add_generation_prompt=True) if isinstance(p, list) else p for p in prompts
+    ]
+    results: list[list[tuple[str, int]]] = []
+    with tqdm(total=len(texts), desc="generating", unit="question") as progress:
+        for start in range(0, len(texts), settings.batch_size):
+            chunk = texts[start : start + settings.batch_size]
+            encoded = tokenizer(chunk, return_tensors="pt", padding=True, add_special_tokens=False)
+            with torch.no_grad():
+                output = model.generate(
+                    **encoded,
+                    max_new_tokens=max_new_tokens,
+                    do_sample=not settings.greedy,
+                    temperature=settings.temperature if not settings.greedy else None,
+                    top_p=None, top_k=None,
+                    num_return_sequences=settings.samples,
+                    pad_token_id=tokenizer.pad_token_id,
+                    eos_token_id=tokenizer.eos_token_id,
+                )  # fmt: skip
+            completions = output[:, encoded["input_ids"].shape[1] :]
+            for row in range(len(chunk)):
+                samples = []
+                for sample in completions[row * settings.samples : (row + 1) * settings.samples]:
+                    ids = sample.tolist()
+                    if tokenizer.eos_token_id in ids:
+                        ids = ids[: ids.index(tokenizer.eos_token_id) + 1]
+                    ids = [i for i in ids if i != tokenizer.pad_token_id]
+                    samples.append((tokenizer.decode(ids, skip_special_tokens=True), len(ids)))
+                results.append(samples)
+            progress.update(len(chunk))
+    return results
+
+
+def generate_vllm(model_path: str, prompts: list, settings: EvalSettings, max_new_tokens: int) -> list[list[tuple[str, int]]]:
+    from vllm import LLM, SamplingParams
+
+    llm = LLM(model=model_path)
+    params = SamplingParams(n=settings.samples, temperature=0.0 if settings.greedy else settings.temperature, max_tokens=max_new_tokens)
+    chats = [p for p in prompts if isinstance(p, list)]
+    outputs = llm.chat(chats, params) if chats and len(chats) == len(prompts) else llm.generate(prompts, params)
+    return [[(c.text, len(c.token_ids)) for c in output.outputs] for output in outputs]
+
+
+def use_vllm() -> bool:
+    try:
+        import torch
+        import vllm  # noqa: F401
+    except ImportError:
+        return False
+    return torch.cuda.is_available()
+
+
+def majority_correct(question_samples: list[dict]) -> bool:
+    """Whether the self-consistency vote (answers clustered by equivalence) is right."""
+    import rewards
+    from rl.eval_metrics import majority_answer
+
+    vote = majority_answer([s["answer"] for s in question_samples], rewards.answers_match)
+    return vote is not None and rewards.answers_match(vote, question_samples[0]["gold"])
+
+
+def evaluate(config: RunConfig, model: str, settings: EvalSettings, out_dir: Path) -> dict:
+    """Generate, grade and summarise; returns the summary (also written to `out_dir/summary.json`)."""
+    import rewards
+    from rewards.extract import reasoning_section
+    from rewards.format import format_score
+    from rewards.language import dominant_script, script_share
+    from rl.data import load_rows
+    from rl.eval_metrics import accuracy_by_length_quintile, mean, pass_at_k
+    from rl.models import resolve_model
+
+    started = time.perf_counter()
+    model_path = resolve_model(config.model.model_copy(update={"name_or_path": model}))
+    data = config.data.model_copy(update={"limit": settings.limit or config.data.limit})
+    rows = load_rows(data, config.prompt, split=eval_split(config))
+    max_new_tokens = settings.max_new_tokens or int(config.trainer.get("max_completion_length", 512))
+    generate = generate_vllm if use_vllm() else generate_hf
+    generations = generate(model_path, list(rows["prompt"]), settings, max_new_tokens)
+
+    fallback = (config.rewards.get("correctness") or {}).get("fallback")
+    samples, per_question = [], []
+    for row, outputs in zip(rows, generations):
+        prompt_text = row["prompt"] if isinstance(row["prompt"], str) else ""
+        graded = []
+        for index, (completion, tokens) in enumerate(outputs):
+            text = "<think>" + completion if prompt_text.rstrip().endswith("<think>") else completion
+            answer = rewards.extract_answer(text, fallback=fallback)
+            correct = answer is not None and rewards.answers_match(answer, row["answer"])
+            share = script_share(reasoning_section(text), dominant_script(row["question"]) or "Latin")
+            sample = {
+                "id": row["id"], "sample": index, "question": row["question"], "gold": row["answer"],
+                "completion": completion, "answer": answer, "correct": bool(correct), "tokens": tokens,
+                "format": format_score(text) == 1.0, "language_share": 1.0 if share is None else share,
+            }  # fmt: skip
+            samples.append(sample)
+            graded.append(sample)
+        per_question.append(graded)
+
+    k = settings.samples
+    correct_flags = [s["correct"] for s in samples]
+    tokens = [s["tokens"] for s in samples]
+    summary = {
+        "model": model,
+        "questions": len(per_question),
+        "samples_per_question": k,
+        "decoding": "greedy" if settings.greedy else f"sampled (temperature {settings.temperature})",
+        "accuracy": mean(correct_flags),
+        "pass@1": mean([pass_at_k(k, sum(s["correct"] for s in q), 1) for q in per_question]),
+        f"pass@{k}": mean([pass_at_k(k, sum(s["correct"] for s in q), k) for q in per_question]),
+        f"maj@{k}": mean([majority_correct(q) for q in per_question]),
+        "mean_tokens": mean(tokens),
+        "mean_tokens_correct": mean([t for t, c in zip(tokens, correct_flags) if c]),
+        "mean_tokens_incorrect": mean([t for t, c in zip(tokens, correct_flags) if not c]),
+        "format_rate": mean([s["format"] for s in samples]),
+        "language_consistency": mean([s["language_share"] for s in samples]),
+        "accuracy_by_length_quintile": accuracy_by_length_quintile(tokens, correct_flags),
+        "wall_seconds": round(time.perf_counter() - started, 2),
+    }
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with (out_dir / "samples.jsonl").open("w") as handle:
+        for sample in samples:
+            handle.write(json.dumps(sample) + "\n")
+    (out_dir / "summary.json").write_text(json.dumps(summary, indent=2))
+    logger.info("eval %s: accuracy %.3f, mean tokens %.1f -> %s", model, summary["accuracy"] or 0, summary["mean_tokens"] or 0, out_dir)
+    return summary

@@ -1,0 +1,143 @@
+"""Reasoning-length curves from `metrics.jsonl` (runs overlaid) and accuracy-by-length bars from eval summaries.
+
+Reads whatever is in the files, so it works on a run that is still training.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+from rl.errors import UserError
+
+# (panel title, y label, [(metric, line style label)]); names are the interface in DESIGN.md.
+PANELS = [
+    ("Completion length by correctness", "tokens", [("length/correct_mean", "correct"), ("length/incorrect_mean", "incorrect")]),
+    ("Completion length (all) and clipping", "tokens", [("completions/mean_length", "mean"), ("completions/clipped_ratio", "clipped ratio (right axis)")]),
+    ("Accuracy (training samples)", "accuracy", [("accuracy", "")]),
+    ("Length reference and penalised share", "tokens", [("length/ref_mean", "ref length"), ("length/penalised_frac", "penalised frac (right axis)")]),
+]
+RIGHT_AXIS = {"completions/clipped_ratio", "length/penalised_frac"}
+LINE_STYLES = ["-", "--", ":"]
+
+
+def read_metrics(run_dir: Path) -> list[dict]:
+    """Rows of `metrics.jsonl` that carry training metrics (a partly written last line is skipped)."""
+    path = run_dir / "metrics.jsonl" if run_dir.is_dir() else run_dir
+    if not path.is_file():
+        raise UserError(f"no metrics.jsonl in {run_dir}")
+    rows = []
+    for line in path.read_text().splitlines():
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            continue  # the trainer may be writing this line right now
+        if "train_runtime" not in row:
+            rows.append(row)
+    return rows
+
+
+def ema(values: list[float], smoothing: float) -> list[float]:
+    """Exponential moving average (TensorBoard-style, bias-corrected); NaN gaps are carried over."""
+    smoothed, average, weight = [], 0.0, 0.0
+    for value in values:
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            smoothed.append(float("nan"))
+            continue
+        average = smoothing * average + (1 - smoothing) * value
+        weight = smoothing * weight + (1 - smoothing)
+        smoothed.append(average / weight)
+    return smoothed
+
+
+def series(rows: list[dict], metric: str) -> tuple[list[int], list[float]]:
+    points = [(row["step"], row[metric]) for row in rows if row.get(metric) is not None]
+    return [p[0] for p in points], [float(p[1]) for p in points]
+
+
+def reward_panels(runs: dict[str, list[dict]]) -> list[tuple[str, str, list[tuple[str, str]]]]:
+    names = sorted({key for rows in runs.values() for row in rows for key in row if key.startswith("rewards/") and key.endswith("/mean")})
+    return [("Reward components (mean)", "reward", [(name, name.split("/")[1]) for name in names])] if names else []
+
+
+def plot_runs(run_dirs: list[Path], out: Path, metrics: list[str] | None = None, smoothing: float = 0.6, labels: list[str] | None = None) -> Path:
+    """One figure: a panel per metric group, one colour per run, raw curves faint behind smoothed ones."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels = labels or [Path(d).name for d in run_dirs]
+    runs = {label: read_metrics(Path(d)) for label, d in zip(labels, run_dirs)}
+    if metrics:
+        panels = [(metric, metric, [(metric, "")]) for metric in metrics]
+    else:
+        panels = PANELS + reward_panels(runs)
+    panels = [p for p in panels if any(series(rows, m)[0] for rows in runs.values() for m, _ in p[2])]
+    if not panels:
+        raise UserError(f"none of the metrics to plot are in {', '.join(map(str, run_dirs))} yet")
+    columns = 2 if len(panels) > 1 else 1
+    rows_count = math.ceil(len(panels) / columns)
+    figure, axes = plt.subplots(rows_count, columns, figsize=(6.5 * columns, 3.6 * rows_count), squeeze=False)
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for axis, (title, y_label, lines) in zip(axes.flat, panels):
+        right = axis.twinx() if any(m in RIGHT_AXIS for m, _ in lines) else None
+        for run_index, (label, rows) in enumerate(runs.items()):
+            colour = colours[run_index % len(colours)]
+            for line_index, (metric, line_label) in enumerate(lines):
+                steps, values = series(rows, metric)
+                if not steps:
+                    continue
+                target = right if metric in RIGHT_AXIS else axis
+                style = LINE_STYLES[line_index % len(LINE_STYLES)]
+                name = f"{label} {line_label}".strip()
+                target.plot(steps, values, style, color=colour, alpha=0.2, linewidth=1)
+                target.plot(steps, ema(values, smoothing), style, color=colour, linewidth=2, label=name)
+        axis.set_title(title)
+        axis.set_xlabel("step")
+        axis.set_ylabel(y_label)
+        axis.grid(alpha=0.3)
+        handles, names = axis.get_legend_handles_labels()
+        if right is not None:
+            extra_handles, extra_names = right.get_legend_handles_labels()
+            handles, names = handles + extra_handles, names + extra_names
+            right.set_ylabel("fraction")
+        axis.legend(handles, names, fontsize=8, loc="best")
+    for axis in list(axes.flat)[len(panels) :]:
+        axis.remove()
+    figure.suptitle(f"Reasoning-length curves (EMA {smoothing}, raw faint)")
+    figure.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(out, dpi=110)
+    plt.close(figure)
+    return out
+
+
+def plot_length_accuracy(summaries: list[Path], out: Path, labels: list[str] | None = None) -> Path:
+    """Accuracy by completion-length quintile, one bar group per eval summary."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels = labels or [p.parent.name for p in summaries]
+    figure, axis = plt.subplots(figsize=(7, 4))
+    width = 0.8 / max(len(summaries), 1)
+    for index, (label, path) in enumerate(zip(labels, summaries)):
+        buckets = json.loads(path.read_text()).get("accuracy_by_length_quintile", [])
+        xs = [b["quintile"] - 0.4 + width * (index + 0.5) for b in buckets]
+        axis.bar(xs, [b["accuracy"] for b in buckets], width=width, label=label)
+        for x, bucket in zip(xs, buckets):
+            axis.annotate(f"{bucket['min_tokens']}-{bucket['max_tokens']}", (x, bucket["accuracy"]), ha="center", va="bottom", fontsize=7)
+    axis.set_xticks([1, 2, 3, 4, 5], ["Q1\nshortest", "Q2", "Q3", "Q4", "Q5\nlongest"])
+    axis.set_ylabel("accuracy")
+    axis.set_ylim(0, 1.05)
+    axis.set_title("Accuracy by completion-length quintile (labels: token range)")
+    axis.legend()
+    axis.grid(axis="y", alpha=0.3)
+    figure.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(out, dpi=110)
+    plt.close(figure)
+    return out
