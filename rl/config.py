@@ -239,7 +239,13 @@ def resolve_trainer_fields(config: RunConfig, source: str) -> dict[str, Any]:
         fields["bf16"] = False  # TRL defaults to bf16, which a CPU run rejects
     # Validate values with TRL's own checks, minus those about this machine's hardware (a GPU preset
     # must validate on a CPU login node); the trainer re-checks everything on the real machine.
+    # The batch geometry (whole prompt groups per generation batch) depends on the world size, which
+    # is only known at launch: `rl submit` checks it for the requested GPUs and the trainer on start.
     hardware_neutral = {**fields, "bf16": False, "fp16": False, "tf32": None, "use_vllm": False}
+    hardware_neutral.pop("generation_batch_size", None)
+    hardware_neutral.pop("steps_per_generation", None)
+    per_device = int(fields.get("per_device_train_batch_size", 8))
+    hardware_neutral["per_device_train_batch_size"] = per_device * int(fields.get("num_generations") or 8)
     try:
         trainer_args(config.algorithm, hardware_neutral, reward_weights=None)
     except (ValueError, TypeError) as error:

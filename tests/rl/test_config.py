@@ -30,7 +30,7 @@ BASE = {"model": {"name_or_path": "tiny:test"}, "rewards": {"correctness": {"wei
         ({"data": {"limit": "many"}}, "data.limit: Input should be a valid integer"),
         ({"algorithm": "ppo"}, "algorithm: Input should be 'grpo' or 'rloo'"),
         ({"trainer": {"learning_rat": 1e-5}}, "unknown key trainer.learning_rat; did you mean 'learning_rate'?"),
-        ({"trainer": {"num_generations": 3, "per_device_train_batch_size": 4}}, "trainer: generation_batch_size (4) must be divisible by num_generations (3)"),
+        ({"trainer": {"num_generations": 1}}, "trainer: GRPO requires at least 2 generations per prompt"),
         ({"prompt": {"template": "no placeholder"}}, "prompt.template: Value error, unknown template"),
         ({"rewards": {"length": {"refrence": "group"}}}, "rewards.length.refrence: unknown parameter; did you mean 'reference'?"),
     ],
@@ -94,3 +94,10 @@ def test_cli_reports_one_line_and_exit_code_2(tmp_path):
     assert result.stderr.strip().splitlines()[-1].startswith("error: ")
     assert "rewards.lenght" in result.stderr and "length" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_batch_geometry_that_fits_several_gpus_is_not_refused_at_load(tmp_path):
+    # 4 completions per device cannot hold a group of 8 on one process, but can on 2+ GPUs:
+    # the config loads, and `rl submit` / the trainer check the geometry for the real world size.
+    config = load_config(write(tmp_path, {**BASE, "trainer": {"output_dir": "x", "num_generations": 8, "per_device_train_batch_size": 4}}))
+    assert config.trainer["per_device_train_batch_size"] == 4

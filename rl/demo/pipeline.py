@@ -1,0 +1,130 @@
+"""The CPU demo as resumable stages: SFT warm start -> two RL runs -> held-out evals -> report and curves.
+
+Each finished stage leaves `stage-<name>.json` (its settings and wall time) in the demo directory,
+so a second `python -m rl demo` reuses it; an interrupted RL run resumes from its last checkpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from rl.errors import UserError
+
+logger = logging.getLogger("rl.demo")
+CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs" / "demo"
+RUNS = ("r1_zero", "dont_overthink")  # RL runs, one preset each in configs/demo/
+
+
+@dataclass
+class DemoSettings:
+    """Sizes of the demo; `toy()` is the seconds-long version the test suite runs."""
+
+    out_dir: Path = Path("runs/demo")
+    seed: int = 0
+    config_dir: Path = CONFIG_DIR
+    sft_steps: int = 400  # warm-start steps (batch 32) on the overthinking traces
+    sft_batch_size: int = 32
+    traces_per_question: int = 4
+    eval_samples: int = 4  # K for the sampled eval (pass@K, maj@K)
+    eval_limit: int | None = None  # held-out questions (None: the whole test split)
+    overrides: list[str] = field(default_factory=list)  # `--set` for both RL runs (e.g. trainer.max_steps=30)
+
+    @classmethod
+    def toy(cls, out_dir: Path, **changes) -> DemoSettings:
+        overrides = [
+            "data.generated.train_size=16", "data.generated.test_size=4", "trainer.max_steps=2",
+            "trainer.per_device_train_batch_size=4", "trainer.num_generations=4", "trainer.max_completion_length=24",
+            "trainer.save_steps=1", "model.name_or_path=tiny:test",
+        ]  # fmt: skip
+        return cls(out_dir=out_dir, sft_steps=2, sft_batch_size=4, traces_per_question=1, eval_samples=2, eval_limit=4,
+                   overrides=overrides, **changes)  # fmt: skip
+
+    def fingerprint(self) -> dict:
+        """What a finished stage must have been made with to be reused."""
+        return {"seed": self.seed, "sft_steps": self.sft_steps, "traces_per_question": self.traces_per_question,
+                "overrides": list(self.overrides)}  # fmt: skip
+
+
+class Stages:
+    """Runs a stage once: skips it when its marker says it finished with the same settings."""
+
+    def __init__(self, settings: DemoSettings, total: int) -> None:
+        self.settings = settings
+        self.total = total
+        self.index = 0
+        self.wall_seconds: dict[str, float] = {}
+
+    def run(self, name: str, work: Callable[[], dict | None]) -> dict:
+        self.index += 1
+        marker = self.settings.out_dir / f"stage-{name}.json"
+        if marker.is_file():
+            done = json.loads(marker.read_text())
+            if done.get("settings") != self.settings.fingerprint():
+                raise UserError(
+                    f"{self.settings.out_dir} holds a demo made with other settings ({done.get('settings')}); "
+                    "pass --out DIR for a new one or --fresh to start this one again"
+                )
+            logger.info("[%d/%d] %s: done before (%.0f s), reusing %s", self.index, self.total, name, done["wall_seconds"], marker)
+            self.wall_seconds[name] = done["wall_seconds"]
+            return done.get("result") or {}
+        logger.info("[%d/%d] %s ...", self.index, self.total, name)
+        started = time.perf_counter()
+        result = work() or {}
+        wall = round(time.perf_counter() - started, 1)
+        self.wall_seconds[name] = wall
+        marker.write_text(json.dumps({"settings": self.settings.fingerprint(), "wall_seconds": wall, "result": result}, indent=2))
+        logger.info("[%d/%d] %s: finished in %.0f s", self.index, self.total, name, wall)
+        return result
+
+
+def run_config(settings: DemoSettings, run: str, model_path: str | None = None):
+    """The RL preset of `run`, pointed at this demo's directory, seed and (if given) warm-start model."""
+    from rl.config import load_config
+
+    overrides = [f"trainer.output_dir={settings.out_dir / run}", f"trainer.seed={settings.seed}", *settings.overrides]
+    if model_path is not None:
+        overrides.append(f"model.name_or_path={model_path}")
+    return load_config(settings.config_dir / f"{run}.yaml", overrides)
+
+
+def run_demo(settings: DemoSettings) -> dict:
+    """All stages; returns the report (also written as report.json, report.md and curves.png)."""
+    from rl.data import load_rows
+    from rl.demo.report import write_report
+    from rl.demo.sft import TraceMix, sft_rows, warm_start
+    from rl.evaluate import EvalSettings, evaluate
+    from rl.models import resolve_model
+    from rl.train import train
+
+    out = settings.out_dir
+    out.mkdir(parents=True, exist_ok=True)
+    base = run_config(settings, RUNS[0])  # the task, template and base model of both runs
+    stages = Stages(settings, total=1 + len(RUNS) + (1 + len(RUNS)) + 1)
+
+    def sft() -> dict:
+        questions = load_rows(base.data, base.prompt, split="train")
+        rows = sft_rows(list(questions), TraceMix(traces_per_question=settings.traces_per_question), settings.seed)
+        model = warm_start(resolve_model(base.model), rows, out / "sft", settings.sft_steps, settings.seed, settings.sft_batch_size)
+        return {"model": str(model), "traces": len(rows)}
+
+    sft_model = stages.run("sft", sft)["model"]
+    for run in RUNS:
+        stages.run(f"rl-{run}", lambda run=run: {"model": str(train(run_config(settings, run, sft_model), resume=True))})
+
+    greedy = EvalSettings(samples=1, greedy=True, limit=settings.eval_limit)
+    sampled = EvalSettings(samples=settings.eval_samples, temperature=1.0, limit=settings.eval_limit)
+    models = {"sft": sft_model, **{run: str(out / run) for run in RUNS}}
+    for name, model in models.items():
+        def evaluate_both(name=name, model=model) -> dict:
+            return {
+                "greedy": evaluate(base, model, greedy, out / "eval" / name / "greedy"),
+                "sampled": evaluate(base, model, sampled, out / "eval" / name / "sampled"),
+            }
+
+        stages.run(f"eval-{name}", evaluate_both)
+    return stages.run("report", lambda: write_report(settings, stages.wall_seconds))

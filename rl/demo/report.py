@@ -1,0 +1,94 @@
+"""The demo's outputs: `report.json` (numbers), `report.md` (a table to read) and `curves.png` (both runs).
+
+Numbers are read from the eval summaries the demo wrote; nothing here is computed twice or typed in.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from rl.plot import plot_runs
+
+RUN_LABELS = {"sft": "SFT warm start", "r1_zero": "R1-Zero (correctness + format)", "dont_overthink": "don't overthink (+ length)"}
+
+
+def run_entry(eval_dir: Path, wall_seconds: dict[str, float], name: str) -> dict:
+    """One run's held-out numbers: greedy accuracy/tokens at the top, the sampled eval under `sampled`."""
+    greedy = json.loads((eval_dir / "greedy" / "summary.json").read_text())
+    sampled = json.loads((eval_dir / "sampled" / "summary.json").read_text())
+    k = sampled["samples_per_question"]
+    train_stage = "sft" if name == "sft" else f"rl-{name}"
+    return {
+        "accuracy": greedy["accuracy"],
+        "mean_tokens": greedy["mean_tokens"],
+        "mean_tokens_correct": greedy["mean_tokens_correct"],
+        "mean_tokens_incorrect": greedy["mean_tokens_incorrect"],
+        "format_rate": greedy["format_rate"],
+        "questions": greedy["questions"],
+        "sampled": {key: sampled[key] for key in ("pass@1", f"pass@{k}", f"maj@{k}", "mean_tokens", "format_rate")},
+        "wall_seconds": {"train": wall_seconds.get(train_stage), "eval": wall_seconds.get(f"eval-{name}")},
+    }
+
+
+def comparisons(runs: dict) -> dict:
+    """The demo's claims as numbers: RL gain over SFT, and what the length penalty costs and saves."""
+    sft, r1, short = runs["sft"], runs["r1_zero"], runs["dont_overthink"]
+    return {
+        "rl_gain_points": round(100 * (r1["accuracy"] - sft["accuracy"]), 2),
+        "length_ratio_dont_overthink_vs_r1_zero": round(short["mean_tokens"] / r1["mean_tokens"], 3) if r1["mean_tokens"] else None,
+        "accuracy_change_points_dont_overthink_vs_r1_zero": round(100 * (short["accuracy"] - r1["accuracy"]), 2),
+    }
+
+
+def markdown(report: dict) -> str:
+    runs = report["runs"]
+    k = next(iter(runs.values()))["sampled"]
+    k_keys = [key for key in k if key.startswith(("pass@", "maj@")) and key != "pass@1"]
+    lines = [
+        f"# Demo report (seed {report['seed']})",
+        "",
+        f"Held-out questions: {next(iter(runs.values()))['questions']}. Greedy decoding unless marked sampled.",
+        "",
+        "| run | accuracy | mean tokens | tokens (correct) | format | sampled pass@1 | " + " | ".join(f"sampled {key}" for key in k_keys)
+        + " | sampled mean tokens | train s | eval s |",
+        "|---|---|---|---|---|---|" + "---|" * len(k_keys) + "---|---|---|",
+    ]
+    for name, run in runs.items():
+        cells = [
+            RUN_LABELS.get(name, name), f"{run['accuracy']:.3f}", f"{run['mean_tokens']:.1f}",
+            "-" if run["mean_tokens_correct"] is None else f"{run['mean_tokens_correct']:.1f}", f"{run['format_rate']:.2f}",
+            f"{run['sampled']['pass@1']:.3f}", *(f"{run['sampled'][key]:.3f}" for key in k_keys),
+            f"{run['sampled']['mean_tokens']:.1f}", f"{run['wall_seconds']['train']:.0f}", f"{run['wall_seconds']['eval']:.0f}",
+        ]  # fmt: skip
+        lines.append("| " + " | ".join(cells) + " |")
+    checks = report["comparisons"]
+    lines += [
+        "",
+        f"- RL gain (R1-Zero vs SFT, greedy accuracy): {checks['rl_gain_points']:+.1f} points",
+        f"- Length, don't overthink / R1-Zero (greedy mean tokens): {checks['length_ratio_dont_overthink_vs_r1_zero']}",
+        f"- Accuracy, don't overthink vs R1-Zero: {checks['accuracy_change_points_dont_overthink_vs_r1_zero']:+.1f} points",
+        f"- Total wall time: {report['total_wall_seconds']:.0f} s",
+        "",
+        "![curves](curves.png)",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def write_report(settings, wall_seconds: dict[str, float]) -> dict:
+    """Write report.json, report.md and curves.png into the demo directory; returns the report."""
+    out = Path(settings.out_dir)
+    runs = {name: run_entry(out / "eval" / name, wall_seconds, name) for name in RUN_LABELS}
+    report = {
+        "seed": settings.seed,
+        "runs": runs,
+        "comparisons": comparisons(runs),
+        "stage_wall_seconds": wall_seconds,
+        "total_wall_seconds": round(sum(wall_seconds.values()), 1),
+    }
+    (out / "report.json").write_text(json.dumps(report, indent=2))
+    (out / "report.md").write_text(markdown(report))
+    rl_runs = [name for name in RUN_LABELS if name != "sft"]
+    plot_runs([out / name for name in rl_runs], out / "curves.png", labels=rl_runs, metrics=None)
+    return report
