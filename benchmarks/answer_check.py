@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import random
 import re
 import statistics
@@ -152,6 +153,7 @@ def main() -> None:
     parser.add_argument("--misses", action="store_true", help="list every labelled pair we get wrong")
     args = parser.parse_args()
 
+    logging.getLogger("math_verify").setLevel(logging.CRITICAL)  # it logs every timeout with the whole input
     warm_up()
     print(f"(a) labelled pairs: {args.pairs}")
     pairs = [json.loads(line) for line in args.pairs.read_text().splitlines() if line.strip()]

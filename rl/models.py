@@ -21,6 +21,7 @@ from rl.tasks import ArithmeticTask, generate_rows, reasoning_trace
 logger = logging.getLogger(__name__)
 TAG_TOKENS = ["<think>", "</think>", "<answer>", "</answer>"]
 EOS, PAD = "<|endoftext|>", "<|pad|>"
+TOKENIZER_VERSION = 2  # part of the cache key: bump when the tokenizer recipe changes
 CHAT_TEMPLATE = (
     "{% for message in messages %}{{ '<|' + message['role'] + '|>' + message['content'] + '\n' }}{% endfor %}"
     "{% if add_generation_prompt %}{{ '<|assistant|>' }}{% endif %}"
@@ -61,7 +62,7 @@ def resolve_model(settings: ModelSettings) -> str:
 def tokenizer_corpus(seed: int = 0) -> list[str]:
     """Text the tiny tokenizer learns merges from: the templates and the shipped task's traces."""
     rng = random.Random(seed)
-    rows = generate_rows(600, "train", ArithmeticTask(max_terms=5, max_operand=12), seed=seed)
+    rows = generate_rows(600, "train", ArithmeticTask(max_terms=4, max_operand=9), seed=seed)
     corpus = [R1_ZERO, BOXED_INSTRUCTION, "Please reason step by step."]
     for row in rows:
         trace, _ = reasoning_trace(row["question"], rng.randint(0, 2), rng.random() < 0.3, rng)
@@ -72,7 +73,8 @@ def tokenizer_corpus(seed: int = 0) -> list[str]:
 def build_tiny_model(preset_name: str, cache_dir: Path) -> Path:
     """Build (once) and return the directory of a randomly initialised tiny causal LM + tokenizer."""
     preset = TINY_PRESETS[preset_name]
-    digest = hashlib.sha1(json.dumps(asdict(preset), sort_keys=True).encode()).hexdigest()[:8]
+    recipe = {**asdict(preset), "tokenizer": TOKENIZER_VERSION}
+    digest = hashlib.sha1(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:8]
     target = cache_dir / f"tiny-{preset_name}-{digest}"
     if (target / "config.json").is_file() and (target / "tokenizer.json").is_file():
         return target
@@ -82,9 +84,9 @@ def build_tiny_model(preset_name: str, cache_dir: Path) -> Path:
 
     logger.info("building tiny model %s in %s", preset_name, target)
     tokenizer = Tokenizer(models.BPE())
-    tokenizer.pre_tokenizer = pre_tokenizers.Sequence(
-        [pre_tokenizers.Digits(individual_digits=True), pre_tokenizers.ByteLevel(add_prefix_space=False)]
-    )
+    # GPT-2-style byte-level pre-tokenisation: frequent numbers with their leading space (" 12") become
+    # single tokens, so a step result is one prediction and copying an operand one attention hop.
+    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tokenizer.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
         vocab_size=preset.vocab_size,

@@ -22,6 +22,16 @@ RIGHT_AXIS = {"completions/clipped_ratio", "length/penalised_frac"}
 LINE_STYLES = ["-", "--", ":"]
 
 
+def pyplot():
+    """matplotlib's pyplot on the file-only Agg backend (training nodes have no display)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
 def read_metrics(run_dir: Path) -> list[dict]:
     """Rows of `metrics.jsonl` that carry training metrics (a partly written last line is skipped)."""
     path = run_dir / "metrics.jsonl" if run_dir.is_dir() else run_dir
@@ -62,21 +72,31 @@ def reward_panels(runs: dict[str, list[dict]]) -> list[tuple[str, str, list[tupl
 
 
 def plot_runs(run_dirs: list[Path], out: Path, metrics: list[str] | None = None, smoothing: float = 0.6, labels: list[str] | None = None) -> Path:
-    """One figure: a panel per metric group, one colour per run, raw curves faint behind smoothed ones."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    """Write the length-curve figure of `run_dirs` (overlaid) to `out` (.png, .svg or .pdf)."""
+    plt = pyplot()
 
     labels = labels or [Path(d).name for d in run_dirs]
     runs = {label: read_metrics(Path(d)) for label, d in zip(labels, run_dirs)}
+    figure = curves_figure(runs, metrics, smoothing)
+    figure.suptitle(f"Reasoning-length curves: {', '.join(labels)} (EMA {smoothing}, raw faint)")
+    figure.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(out, dpi=110)
+    plt.close(figure)
+    return out
+
+
+def curves_figure(runs: dict[str, list[dict]], metrics: list[str] | None = None, smoothing: float = 0.6):
+    """One panel per metric group, one colour per run, raw curves faint behind EMA-smoothed ones."""
+    plt = pyplot()
+
     if metrics:
         panels = [(metric, metric, [(metric, "")]) for metric in metrics]
     else:
         panels = PANELS + reward_panels(runs)
     panels = [p for p in panels if any(series(rows, m)[0] for rows in runs.values() for m, _ in p[2])]
     if not panels:
-        raise UserError(f"none of the metrics to plot are in {', '.join(map(str, run_dirs))} yet")
+        raise UserError(f"none of the metrics to plot are in the runs {', '.join(runs)} yet")
     columns = 2 if len(panels) > 1 else 1
     rows_count = math.ceil(len(panels) / columns)
     figure, axes = plt.subplots(rows_count, columns, figsize=(6.5 * columns, 3.6 * rows_count), squeeze=False)
@@ -106,20 +126,12 @@ def plot_runs(run_dirs: list[Path], out: Path, metrics: list[str] | None = None,
         axis.legend(handles, names, fontsize=8, loc="best")
     for axis in list(axes.flat)[len(panels) :]:
         axis.remove()
-    figure.suptitle(f"Reasoning-length curves (EMA {smoothing}, raw faint)")
-    figure.tight_layout()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(out, dpi=110)
-    plt.close(figure)
-    return out
+    return figure
 
 
 def plot_length_accuracy(summaries: list[Path], out: Path, labels: list[str] | None = None) -> Path:
     """Accuracy by completion-length quintile, one bar group per eval summary."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     labels = labels or [p.parent.name for p in summaries]
     figure, axis = plt.subplots(figsize=(7, 4))

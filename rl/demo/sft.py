@@ -18,7 +18,7 @@ class TraceMix:
     """How the warm-start traces vary: redundant double-check passes and a share of slips."""
 
     max_double_checks: int = 4  # each trace gets 0..max of them, uniformly
-    wrong_share: float = 0.3  # traces whose arithmetic slips once (wrong final answer)
+    wrong_share: float = 0.2  # traces whose arithmetic slips once (wrong final answer)
     traces_per_question: int = 4
 
 

@@ -1,0 +1,44 @@
+"""The demo pipeline at toy size: every stage for real (SFT, two GRPO runs, evals), report files, stage reuse."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.integration
+
+
+def demo(out: Path, *extra: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "rl", "demo", "--toy", "--out", str(out), *extra,
+         "--set", f"model.cache_dir={out.parent / 'cache'}"],
+        capture_output=True, text=True, cwd=ROOT, timeout=480,
+    )  # fmt: skip
+
+
+def test_toy_demo_writes_report_and_reuses_finished_stages(tmp_path):
+    out = tmp_path / "demo"
+    first = demo(out)
+    assert first.returncode == 0, first.stderr[-4000:]
+    report = json.loads((out / "report.json").read_text())
+    assert set(report["runs"]) == {"sft", "r1_zero", "dont_overthink"}
+    for run in report["runs"].values():
+        assert 0.0 <= run["accuracy"] <= 1.0 and run["mean_tokens"] > 0
+        assert run["wall_seconds"]["train"] is not None and run["wall_seconds"]["eval"] is not None
+    assert {"rl_gain_points", "length_ratio_dont_overthink_vs_r1_zero"} <= set(report["comparisons"])
+    assert (out / "curves.png").stat().st_size > 10_000
+    assert "| R1-Zero (correctness + format) |" in (out / "report.md").read_text()
+    # The two RL runs differ only in rewards: only one logged the length reward.
+    r1 = (out / "r1_zero" / "metrics.jsonl").read_text()
+    short = (out / "dont_overthink" / "metrics.jsonl").read_text()
+    assert "rewards/length/mean" not in r1 and "rewards/length/mean" in short
+
+    second = demo(out)
+    assert second.returncode == 0, second.stderr[-4000:]
+    assert second.stderr.count("done before") == 7
+
+    other_seed = demo(out, "--seed", "1")
+    assert other_seed.returncode == 2 and "--fresh" in other_seed.stderr
