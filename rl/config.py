@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import os
 import warnings
 from pathlib import Path
 from typing import Any, Literal
@@ -237,6 +238,13 @@ def resolve_trainer_fields(config: RunConfig, source: str) -> dict[str, Any]:
     fields.setdefault("save_strategy", "steps")
     if "bf16" not in fields and not _cuda_available():
         fields["bf16"] = False  # TRL defaults to bf16, which a CPU run rejects
+    if "LOCAL_RANK" in os.environ and not _cuda_available():
+        # One of several launched processes on a machine without a GPU (CI, laptops): without these,
+        # accelerate sees a world of 1 and every process trains alone.
+        if os.environ.get("ACCELERATE_USE_DEEPSPEED", "false").lower() == "true":
+            fields.setdefault("ddp_backend", "gloo")  # DeepSpeed's CPU accelerator joins a gloo group
+        else:
+            fields.setdefault("use_cpu", True)  # accelerate's multi-CPU mode: DDP over gloo
     # Validate values with TRL's own checks, minus those about this machine's hardware (a GPU preset
     # must validate on a CPU login node); the trainer re-checks everything on the real machine.
     # The batch geometry (whole prompt groups per generation batch) depends on the world size, which

@@ -9,7 +9,9 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import random
+import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -52,7 +54,12 @@ def resolve_model(settings: ModelSettings) -> str:
         preset_name = name.split(":", 1)[1]
         if preset_name not in TINY_PRESETS:
             raise ConfigError(f"model.name_or_path: unknown tiny preset {preset_name!r} (available: {', '.join(TINY_PRESETS)})")
-        return str(build_tiny_model(preset_name, Path(settings.cache_dir)))
+        from accelerate import PartialState
+
+        # Under a multi-process launch rank 0 builds it (transformers only writes weights from rank 0)
+        # while the others wait, then load the same files.
+        with PartialState().main_process_first():
+            return str(build_tiny_model(preset_name, Path(settings.cache_dir)))
     path = Path(name)
     if name.startswith((".", "/", "~")) and not path.expanduser().exists():
         raise ConfigError(f"model.name_or_path: local model not found: {name}")
@@ -117,10 +124,15 @@ def build_tiny_model(preset_name: str, cache_dir: Path) -> Path:
     model = LlamaForCausalLM(config)
     model.generation_config.eos_token_id = fast.eos_token_id
     model.generation_config.pad_token_id = fast.pad_token_id
-    staging = target.with_name(target.name + ".partial")
+    # Separate processes (parallel test runs) may build at once: each in its own staging directory
+    # (same seed, same result), and the first rename wins.
+    staging = target.with_name(f"{target.name}.partial-{os.getpid()}")
     model.save_pretrained(staging)
     fast.save_pretrained(staging)
-    staging.replace(target) if not target.exists() else None  # another process may have won the race
+    try:
+        staging.rename(target)
+    except OSError:
+        shutil.rmtree(staging, ignore_errors=True)
     return target
 
 

@@ -133,7 +133,7 @@ def plot_length_accuracy(summaries: list[Path], out: Path, labels: list[str] | N
     """Accuracy by completion-length quintile, one bar group per eval summary."""
     plt = pyplot()
 
-    labels = labels or [p.parent.name for p in summaries]
+    labels = labels or ["/".join(p.parent.parts[-2:]) for p in summaries]
     figure, axis = plt.subplots(figsize=(7, 4))
     width = 0.8 / max(len(summaries), 1)
     for index, (label, path) in enumerate(zip(labels, summaries)):

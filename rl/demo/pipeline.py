@@ -59,15 +59,17 @@ class Stages:
         self.index = 0
         self.wall_seconds: dict[str, float] = {}
 
-    def run(self, name: str, work: Callable[[], dict | None]) -> dict:
+    def run(self, name: str, work: Callable[[], dict | None], inputs: object = None) -> dict:
+        """Run `work` unless a marker shows it finished with the same settings and `inputs` (e.g. its config)."""
         self.index += 1
         marker = self.settings.out_dir / f"stage-{name}.json"
+        fingerprint = {**self.settings.fingerprint(), "inputs": inputs}
         if marker.is_file():
             done = json.loads(marker.read_text())
-            if done.get("settings") != self.settings.fingerprint():
+            if done.get("settings") != fingerprint:
                 raise UserError(
-                    f"{self.settings.out_dir} holds a demo made with other settings ({done.get('settings')}); "
-                    "pass --out DIR for a new one or --fresh to start this one again"
+                    f"{self.settings.out_dir}: stage {name} was made with other settings or configs; "
+                    "pass --out DIR for a new demo or --fresh to start this one again"
                 )
             logger.info("[%d/%d] %s: done before (%.0f s), reusing %s", self.index, self.total, name, done["wall_seconds"], marker)
             self.wall_seconds[name] = done["wall_seconds"]
@@ -77,7 +79,7 @@ class Stages:
         result = work() or {}
         wall = round(time.perf_counter() - started, 1)
         self.wall_seconds[name] = wall
-        marker.write_text(json.dumps({"settings": self.settings.fingerprint(), "wall_seconds": wall, "result": result}, indent=2))
+        marker.write_text(json.dumps({"settings": fingerprint, "wall_seconds": wall, "result": result}, indent=2))
         logger.info("[%d/%d] %s: finished in %.0f s", self.index, self.total, name, wall)
         return result
 
@@ -92,9 +94,14 @@ def run_config(settings: DemoSettings, run: str, model_path: str | None = None):
     return load_config(settings.config_dir / f"{run}.yaml", overrides)
 
 
+def dump_section(config, section: str) -> object:
+    return config.model_dump(mode="json")[section]
+
+
 def run_demo(settings: DemoSettings) -> dict:
     """All stages; returns the report (also written as report.json, report.md and curves.png)."""
     from rl.data import load_rows
+    from rl.config import dump
     from rl.demo.report import write_report
     from rl.demo.sft import TraceMix, sft_rows, warm_start
     from rl.evaluate import EvalSettings, evaluate
@@ -112,12 +119,16 @@ def run_demo(settings: DemoSettings) -> dict:
         model = warm_start(resolve_model(base.model), rows, out / "sft", settings.sft_steps, settings.seed, settings.sft_batch_size)
         return {"model": str(model), "traces": len(rows)}
 
-    sft_model = stages.run("sft", sft)["model"]
-    for run in RUNS:
-        stages.run(f"rl-{run}", lambda run=run: {"model": str(train(run_config(settings, run, sft_model), resume=True))})
+    sft_inputs = {section: dump_section(base, section) for section in ("model", "data", "prompt")}
+    sft_model = stages.run("sft", sft, sft_inputs)["model"]
+    configs = {run: run_config(settings, run, sft_model) for run in RUNS}
+    for run, config in configs.items():
+        stages.run(f"rl-{run}", lambda config=config: {"model": str(train(config, resume=True))}, dump(config))
 
     greedy = EvalSettings(samples=1, greedy=True, limit=settings.eval_limit)
-    sampled = EvalSettings(samples=settings.eval_samples, temperature=1.0, limit=settings.eval_limit)
+    # Sampled at the temperature the RL runs sampled at, so pass@1 is the policy the runs trained.
+    temperature = float(base.trainer.get("temperature", 1.0))
+    sampled = EvalSettings(samples=settings.eval_samples, temperature=temperature, limit=settings.eval_limit)
     models = {"sft": sft_model, **{run: str(out / run) for run in RUNS}}
     for name, model in models.items():
         def evaluate_both(name=name, model=model) -> dict:
@@ -126,5 +137,5 @@ def run_demo(settings: DemoSettings) -> dict:
                 "sampled": evaluate(base, model, sampled, out / "eval" / name / "sampled"),
             }
 
-        stages.run(f"eval-{name}", evaluate_both)
+        stages.run(f"eval-{name}", evaluate_both, {"model": model, "greedy": asdict(greedy), "sampled": asdict(sampled)})
     return stages.run("report", lambda: write_report(settings, stages.wall_seconds))

@@ -19,9 +19,9 @@ def accelerate_launch(tmp_path: Path, config_file: str, extra: list[str]) -> tup
     result = subprocess.run(
         [sys.executable, "-m", "accelerate.commands.launch", "--config_file", str(ROOT / "launch/accelerate" / config_file),
          "--num_processes", "2", "--num_machines", "1", "--machine_rank", "0", "--main_process_port", "29517",
-         "--mixed_precision", "no", *extra,
+         "--mixed_precision", "no",
          "-m", "rl", "train", "--config", str(SMOKE), "--set", f"trainer.output_dir={run}",
-         "--set", f"model.cache_dir={tmp_path / 'cache'}", "--set", "trainer.per_device_train_batch_size=2"],
+         "--set", f"model.cache_dir={tmp_path / 'cache'}", *extra],
         capture_output=True, text=True, cwd=ROOT, env=env, timeout=540,
     )  # fmt: skip
     return result, run
@@ -38,8 +38,9 @@ def check_run(result: subprocess.CompletedProcess, run: Path, setup: str) -> Non
 
 
 def test_two_process_ddp_on_cpu(tmp_path):
+    # The GPU preset as is: without a GPU the processes join one gloo group (multi-CPU DDP).
     result, run = accelerate_launch(tmp_path, "ddp.yaml", [])
-    check_run(result, run, "world_size=2 deepspeed=off")
+    check_run(result, run, "type=MULTI_CPU backend=gloo world_size=2 deepspeed=off")
 
 
 def test_two_process_deepspeed_zero2_on_cpu(tmp_path):
