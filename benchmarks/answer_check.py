@@ -33,14 +33,26 @@ _MATH_SPAN = re.compile(r"\$\$(.+?)\$\$|\$(.+?)\$|\\\((.+?)\\\)|\\\[(.+?)\\\]", 
 
 
 def bare_answer(text: str) -> str:
-    r"""The raw string without its `\boxed{}`, `$...$`, `\(...\)` or `\[...\]` wrapper (the last one wins)."""
-    boxed = last_boxed(text)
-    if boxed is not None:
-        return boxed
-    spans = _MATH_SPAN.findall(text)
-    if spans:
-        return next(part for part in spans[-1] if part)
-    return text
+    r"""The raw string without its `\boxed{}`, `$...$`, `\(...\)` or `\[...\]` wrappers.
+
+    Several boxes or math spans (`\boxed{1} and \boxed{2}`, `$1$ and $2$`) are one answer listing them.
+    """
+    boxes = all_boxed(text)
+    if boxes:
+        return ", ".join(boxes)
+    spans = [next(part for part in span if part) for span in _MATH_SPAN.findall(text)]
+    return ", ".join(spans) if spans else text
+
+
+def all_boxed(text: str) -> list[str]:
+    """Contents of every complete `\boxed{}` in `text`, in order."""
+    boxes = []
+    while True:
+        box = last_boxed(text)
+        if box is None:
+            return boxes[::-1]
+        boxes.append(box)
+        text = text[: text.rfind(box)].rsplit("\\boxed", 1)[0]
 
 
 def math_verify_check(gold: str, pred: str, options: dict | None = None) -> bool:
@@ -151,6 +163,7 @@ def main() -> None:
     parser.add_argument("--pairs", type=Path, default=DEFAULT_PAIRS)
     parser.add_argument("--questions", type=int, default=300, help="questions in the workload (8 completions each)")
     parser.add_argument("--misses", action="store_true", help="list every labelled pair we get wrong")
+    parser.add_argument("--labelled-only", action="store_true", help="run (a) only")
     args = parser.parse_args()
 
     logging.getLogger("math_verify").setLevel(logging.CRITICAL)  # it logs every timeout with the whole input
@@ -170,6 +183,8 @@ def main() -> None:
             print(f"  miss [{miss['test']}] expected={miss['expected']} mv={miss['math_verify']} "
                   f"gold={miss['gold'][:80]!r} pred={miss['pred'][:100]!r}")  # fmt: skip
 
+    if args.labelled_only:
+        return
     work = workload(args.questions)
     print(f"\n(b) GRPO-like workload: {len(work)} (completion, gold) pairs, 8 per question, extraction included")
     clear_cache()

@@ -238,8 +238,12 @@ def answers_equal(pred: Answer, gold: Answer) -> bool:
         _, last, lhs_is_symbol = pred.value
         return lhs_is_symbol and last is not None and answers_equal(last, gold)
     if gold.kind == "equation":
+        # The gold is trusted: `x = 5`, `(p, q) = (3, 2)` or `|AB| = 1` name their value on the right.
+        # A constant, nonzero right side is the answer; `2x + 4y - 3 = 0` is not answered by `0`.
         _, last, lhs_is_symbol = gold.value
-        return lhs_is_symbol and last is not None and answers_equal(pred, last)
+        if last is None or not (lhs_is_symbol or _nonzero_constant(last)):
+            return False
+        return answers_equal(pred, last)
     if gold.kind in ("set", "tuple") or pred.kind in ("set", "tuple"):
         return _collections_equal(pred, gold)
     if gold.kind == "interval" or pred.kind == "interval":
@@ -247,6 +251,17 @@ def answers_equal(pred: Answer, gold: Answer) -> bool:
     if gold.kind == "relation" or pred.kind == "relation":
         return pred.kind == gold.kind and _relations_equal(pred.value, gold.value)
     return values_equal(_value(pred), _value(gold), percent=(pred, gold))
+
+
+def _nonzero_constant(answer: Answer) -> bool:
+    """A number, or a tuple/set of numbers, that is not zero: the value a labelled gold names."""
+    if answer.kind == "number":
+        return answer.value[0] != 0
+    if answer.kind in ("tuple", "set"):
+        return all(item.kind == "number" for item in answer.value)
+    if answer.kind == "expr" and isinstance(answer.value, sympy.Expr):
+        return not answer.value.free_symbols and answer.value != 0
+    return False
 
 
 def _value(answer: Answer) -> sympy.Basic:

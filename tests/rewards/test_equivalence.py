@@ -41,6 +41,12 @@ from rewards.equivalence import clear_cache, fast_match
         ("y=2x+1", "2x+1", True),
         ("7 = 11a+c", "11a+c", False),
         (r"2x+4y-3=0", r"y=-\frac{1}{2}x+\frac{3}{4}", True),
+        # a labelled gold names its value; an implicit equation is not answered by its right side
+        ("(3, 2)", "(p,q)=(3,2)", True),
+        ("1", "|AB|=1", True),
+        (r"\frac{1}{\sqrt{6}}", r"\frac{NO}{BO}=\frac{1}{\sqrt{6}}", True),
+        ("0", "2x+4y-3=0", False),
+        ("(3, 1)", "(p,q)=(3,2)", False),
         # sets, lists, tuples, intervals
         (r"\{3, 1, 2\}", r"\{1,2,3\}", True),
         ("3, 1, 2", "1, 2, 3", True),
