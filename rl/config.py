@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import os
+import re
 import warnings
 from pathlib import Path
 from typing import Any, Literal
@@ -108,6 +109,36 @@ class RunConfig(Section):
 # ---------------------------------------------------------------- loading
 
 
+class ConfigLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, but `1e-6` is a float (YAML 1.2, and how every ML config writes rates).
+
+    Plain PyYAML follows YAML 1.1 and reads `learning_rate: 1e-6` as the string "1e-6", which TRL
+    then rejects deep inside the trainer.
+    """
+
+
+ConfigLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:float"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+ConfigLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(
+        r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+        |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
+        |\.[0-9_]+(?:[eE][-+]?[0-9]+)?
+        |[-+]?\.(?:inf|Inf|INF)
+        |\.(?:nan|NaN|NAN))$""",
+        re.X,
+    ),
+    list("-+0123456789."),
+)
+
+
+def parse_yaml(text: str) -> Any:
+    return yaml.load(text, Loader=ConfigLoader)  # noqa: S506 - a SafeLoader subclass
+
+
 def read_yaml(path: str | Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
     """A YAML file as a dict, with `extends: other.yaml` (relative to it) merged underneath."""
     path = Path(path)
@@ -116,7 +147,7 @@ def read_yaml(path: str | Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
     if path.resolve() in _seen:
         raise ConfigError(f"{path}: `extends` cycle through {' -> '.join(str(p) for p in _seen)}")
     try:
-        data = yaml.safe_load(path.read_text()) or {}
+        data = parse_yaml(path.read_text()) or {}
     except yaml.YAMLError as error:
         raise ConfigError(f"{path}: not valid YAML: {str(error).splitlines()[0]}") from None
     if not isinstance(data, dict):
@@ -148,7 +179,7 @@ def apply_override(data: dict, assignment: str) -> None:
     if not keys:
         raise ConfigError(f"--set {assignment!r}: empty key")
     try:
-        value = yaml.safe_load(raw_value) if raw_value.strip() else None
+        value = parse_yaml(raw_value) if raw_value.strip() else None
     except yaml.YAMLError:
         value = raw_value
     node = data
@@ -230,6 +261,12 @@ def resolve_trainer_fields(config: RunConfig, source: str) -> dict[str, Any]:
                 f"{source}: unknown key trainer.{key}{did_you_mean(key, valid)} "
                 f"(not a field of trl.{config_class.__name__})"
             )
+    defaults = {field.name: field.default for field in dataclasses.fields(config_class) if field.init}
+    for key, value in config.trainer.items():
+        numeric_default = isinstance(defaults[key], (int, float)) and not isinstance(defaults[key], bool)
+        if numeric_default and isinstance(value, str):
+            # TRL does not coerce: a string here fails deep inside the optimiser, mid-run.
+            raise ConfigError(f"{source}: trainer.{key}: expected a number, got {value!r}")
     if "reward_weights" in config.trainer:
         raise ConfigError(f"{source}: trainer.reward_weights: set weights under rewards.<name>.weight instead")
     fields = dict(config.trainer)

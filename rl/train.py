@@ -43,9 +43,9 @@ def describe_distributed_setup(trainer) -> str:
 
 def train(config: RunConfig, resume: bool = False, overwrite: bool = False) -> Path:
     """Run one experiment; returns the output directory (model, checkpoints, metrics.jsonl)."""
-    import rewards
     from trl import GRPOTrainer, RLOOTrainer
 
+    import rewards
     from rl.data import load_rows
     from rl.models import model_init_kwargs, peft_config, resolve_model
 

@@ -100,8 +100,8 @@ def dump_section(config, section: str) -> object:
 
 def run_demo(settings: DemoSettings) -> dict:
     """All stages; returns the report (also written as report.json, report.md and curves.png)."""
-    from rl.data import load_rows
     from rl.config import dump
+    from rl.data import load_rows
     from rl.demo.report import write_report
     from rl.demo.sft import TraceMix, sft_rows, warm_start
     from rl.evaluate import EvalSettings, evaluate

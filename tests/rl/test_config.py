@@ -65,6 +65,18 @@ def test_extends_merges_and_set_overrides_are_typed(tmp_path):
         load_config(child, ["trainer.max_steps"])
 
 
+def test_exponent_floats_are_numbers_in_files_and_overrides(tmp_path):
+    # PyYAML alone reads `2e-4` as a string, which TRL then rejects mid-run.
+    path = tmp_path / "run.yaml"
+    path.write_text("model: {name_or_path: 'tiny:test'}\nrewards: {correctness: {weight: 1.0}}\n"
+                    "trainer: {output_dir: runs/x, learning_rate: 3e-6}\n")  # fmt: skip
+    assert load_config(path).trainer["learning_rate"] == 3e-6
+    assert load_config(path, ["trainer.learning_rate=2e-4"]).trainer["learning_rate"] == 2e-4
+    assert load_config(path, ["trainer.run_name=1e5x"]).trainer["run_name"] == "1e5x"
+    with pytest.raises(ConfigError, match="trainer.learning_rate: expected a number, got 'fast'"):
+        load_config(path, ["trainer.learning_rate=fast"])
+
+
 def test_extends_cycle_is_reported(tmp_path):
     write(tmp_path, {"extends": "b.yaml"}, "a.yaml")
     write(tmp_path, {"extends": "a.yaml"}, "b.yaml")
