@@ -29,6 +29,8 @@ from rewards.equivalence import DEFAULT_TIMEOUT_S, clear_cache, warm_up  # noqa:
 from rewards.extract import last_boxed  # noqa: E402
 
 DEFAULT_PAIRS = ROOT.parent / "shared" / "bench" / "answer_pairs.jsonl"
+_JUST_SEPARATORS = re.compile(r"[\s,;.:]*(?:(?:and|or|answer|final answer|is)[\s,;.:]*)*", re.IGNORECASE)
+_NUMBER_IN_PROSE = re.compile(r"-?\d[\d,]*(?:\.\d+)?(?:/\d+)?")
 _MATH_SPAN = re.compile(r"\$\$(.+?)\$\$|\$(.+?)\$|\\\((.+?)\\\)|\\\[(.+?)\\\]", re.DOTALL)
 
 
@@ -41,7 +43,21 @@ def bare_answer(text: str) -> str:
     if boxes:
         return ", ".join(boxes)
     spans = [next(part for part in span if part) for span in _MATH_SPAN.findall(text)]
-    return ", ".join(spans) if spans else text
+    if spans:
+        between = _MATH_SPAN.sub(" ", text)
+        if _JUST_SEPARATORS.fullmatch(between):
+            return ", ".join(spans)
+        # Prose with formulas in it (a whole solution): its final answer, as a grader reads one.
+        tail = text[text.rfind(spans[-1]) + len(spans[-1]) :]
+        return _last_number(tail) or spans[-1]
+    if len(text.split()) > 4:
+        return _last_number(text) or text
+    return text
+
+
+def _last_number(text: str) -> str | None:
+    numbers = _NUMBER_IN_PROSE.findall(text)
+    return numbers[-1].rstrip(",") if numbers else None
 
 
 def all_boxed(text: str) -> list[str]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 
-from rewards.normalize import choice_letter, normalize, numbers_equal, parse_number, split_percent
+from rewards.normalize import choice_letter, decimal_comma_reading, normalize, numbers_equal, parse_number, split_percent
 from rewards.sandbox import get_pool
 
 DEFAULT_TIMEOUT_S = 1.0
@@ -75,10 +75,13 @@ def fast_match(pred: str, gold: str) -> bool | None:
     pred_core, pred_percent = split_percent(pred_text)
     gold_core, gold_percent = split_percent(gold_text)
     gold_number = parse_number(gold_core)
-    if gold_number is None:
-        return None
     pred_number = parse_number(pred_core)
-    if pred_number is None:
+    # `2,74` against a decimal gold is the decimal in European notation (and vice versa), not a list.
+    if gold_number is not None and gold_number[1] and pred_number is None:
+        pred_number = parse_number(decimal_comma_reading(pred_core) or "")
+    if pred_number is not None and pred_number[1] and gold_number is None:
+        gold_number = parse_number(decimal_comma_reading(gold_core) or "")
+    if gold_number is None or pred_number is None:
         return None
     if numbers_equal(pred_number, gold_number):
         return True

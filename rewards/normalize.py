@@ -9,6 +9,12 @@ from __future__ import annotations
 import re
 from fractions import Fraction
 
+from latex2sympy2_extended.math_normalization import NormalizationConfig, normalize_latex
+
+# latex2sympy2_extended's own clean-up (the one math-verify uses): unit words, `\sqrt3`, `\frac94`.
+_LATEX_FIXES = NormalizationConfig(basic_latex=True, units=True, malformed_operators=True, nits=False, boxed="none")
+_MAX_LATEX_FIX_CHARS = 4000  # longer strings are rejected as answers anyway; spare them the regexes
+
 _REMOVE = (
     "\\left", "\\right", "\\!", "\\,", "\\;", "\\:", "\\displaystyle", "\\bigl", "\\bigr",
     "\\Bigl", "\\Bigr", "\\big", "\\Big", "^{\\circ}", "^\\circ", "°", "\\circ", "\\$", "$",
@@ -19,13 +25,15 @@ _REPLACE = {
     "≥": "\\ge ", "≠": "\\ne ", "\\leqslant": "\\le ", "\\geqslant": "\\ge ", "\\ ": " ",
     "\\lt": "<", "\\gt": ">", "×": "\\times ", "·": "\\cdot ", "÷": "\\div ", "∞": "\\infty ",
     "\\textbf": "\\text", "\\mathrm": "\\text", "\\mbox": "\\text", "\\textrm": "\\text",
-    "\\mathbf": "\\text", "\\operatorname": "\\text",
+    "\\mathbf": "\\text", "\\operatorname": "\\text", "\\textnormal": "\\text", "\\qquad": ", ",
+    "\\quad": ", ",
 }  # fmt: skip
 _PERCENT_WORDS = re.compile(r"\s*(\\%|%|percentage|percent|pct)\s*$")
 _TEXT_GROUP = re.compile(r"\\text\{([^{}]*)\}")
 _UNIT_AFTER_NUMBER = re.compile(r"^([-+]?[\d.,/]+)\s*\\text\{[^{}]*\}(\^\{?\d\}?)?$")
-_THOUSANDS = re.compile(r"^[-+]?\d{1,3}([, ]\d{3})+(\.\d+)?$")
-_DECIMAL_COMMA = re.compile(r"^[-+]?\d+,\d{1,2}$|^[-+]?0,\d+$")
+_THOUSANDS = re.compile(r"^[-+]?[1-9]\d{0,2}([, ]\d{3})+(\.\d+)?$")  # `0,111` is a decimal comma
+_DECIMAL_COMMA = re.compile(r"^[-+]?\d+,\d+$")
+_LIST_WORDS = re.compile(r"\s*(?:\\text\{\s*(?:and|or)\s*\}|\b(?:and|or)\b|;)\s*")
 _NUMBER = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
 _SLASH_FRACTION = re.compile(r"^([-+]?)(\d+)\s*/\s*(\d+)$")
 _LATEX_FRACTION = re.compile(r"^([-+]?)\\frac\s*(?:\{\s*(\d+)\s*\}|(\d))\s*(?:\{\s*(\d+)\s*\}|(\d))$")
@@ -45,11 +53,16 @@ def normalize(answer: str) -> str:
     text = answer.strip()
     if text.startswith("\\boxed{") and text.endswith("}"):
         text = text[len("\\boxed{") : -1]
+    text = re.sub(r"(\d),\\!\s*(?=\d{3})", r"\1", text)  # 11,\!111: a thousands separator, not a list
+    if len(text) <= _MAX_LATEX_FIX_CHARS:
+        text = normalize_latex(text, _LATEX_FIXES)
     for token in _REMOVE:
         text = text.replace(token, "")
     for old, new in _REPLACE.items():
         text = text.replace(old, new)
     text = " ".join(text.split()).strip().rstrip(".").strip()
+    text = _LIST_WORDS.sub(", ", text)  # `6 and 8`, `(11,7) or (7,11)`, `-12;-11`: lists
+    text = re.sub(r"\s*,(?:\s*,)+\s*", ", ", text).strip(", ")
     unit = _UNIT_AFTER_NUMBER.match(text)
     if unit:
         text = unit.group(1)
@@ -58,9 +71,15 @@ def normalize(answer: str) -> str:
         text = whole_text.group(1).strip()
     if _THOUSANDS.match(text):
         text = text.replace(",", "").replace(" ", "")
-    elif _DECIMAL_COMMA.match(text):
-        text = text.replace(",", ".")
     return text
+
+
+def decimal_comma_reading(text: str) -> str | None:
+    """`2,74` read as the decimal 2.74 (European notation); None if `text` is not of that shape.
+
+    Only the caller knows whether `1,2` is a list or a decimal: it asks when the other side is a decimal.
+    """
+    return text.replace(",", ".") if _DECIMAL_COMMA.match(text) else None
 
 
 def split_percent(text: str) -> tuple[str, bool]:

@@ -25,6 +25,10 @@ _MAX_NESTING = 60
 _SPOT_CHECKS = 3
 _CHAIN_SPLIT = re.compile(r"\\approx|≈|(?<![<>!\\])=(?!=)")
 _INEQUALITY = re.compile(r"\\le(?:q)?\b|\\ge(?:q)?\b|\\ne(?:q)?\b|<=|>=|!=|<|>")
+_VARIABLE = r"(?:[A-Za-z](?:_\{?\w+\}?)?(?:\([A-Za-z]\))?)"
+_MEMBERSHIP = re.compile(rf"^{_VARIABLE}\s*\\in\s*(.+)$")
+_LESS = r"(<|\\le(?:q)?\b|<=)"
+_CHAINED_BOUNDS = re.compile(rf"^(.+?)\s*{_LESS}\s*{_VARIABLE}\s*{_LESS}\s*(.+)$")
 _PLAIN_TEXT = re.compile(r"^[\w\s.+\-*/^()]*$")
 _FUNCTIONS = {
     "sqrt": sympy.sqrt, "exp": sympy.exp, "log": sympy.log, "ln": sympy.log, "sin": sympy.sin,
@@ -144,9 +148,25 @@ def parse_answer(raw: str) -> Answer:
             return Answer("number", (value, is_float, value / 100), text)
         return Answer("number", (value, is_float, None), text)
     text = re.sub(r"^\\text\{\s*\}|\\text\{([^{}]*)\}", lambda m: m.group(1) or "", text)
+    membership = _MEMBERSHIP.match(text)
+    if membership:  # `x \in [-2, 7]` answers `[-2, 7]`
+        return parse_answer(membership.group(1))
+    bounds = _CHAINED_BOUNDS.match(text)
+    if bounds:  # `-2 \le x < 7` is the interval [-2, 7)
+        low, low_op, high_op, high = bounds.groups()
+        low_bracket = "(" if low_op == "<" else "["
+        high_bracket = ")" if high_op == "<" else "]"
+        return Answer("interval", (low_bracket, parse_answer(low), parse_answer(high), high_bracket), text)
+    top_items = split_top_level(text)
+    if len(top_items) > 1 and all(top_items) and not (text[:1] in "([" and _balanced_outer(text)):
+        # A list before anything else: `AB=4, CD=5` is two equations, not `AB = (4, CD) = 5`.
+        return Answer("set", [parse_answer(item) for item in top_items], text)
     # Relations: `x = 5` and `x = 1+1 = 2` keep their last side as the value; inequalities stay.
     if _INEQUALITY.search(text) and not text.startswith(("(", "[")):
         return Answer("relation", parse_expression(text), text)
+    exact, *approximations = re.split(r"\\approx|≈", text)
+    if approximations and exact.strip():
+        text = exact.strip()  # `x = 1/3 \approx 0.33`: the exact value is the answer
     sides = [side.strip() for side in _CHAIN_SPLIT.split(text)]
     if len(sides) > 1:
         equation = None
@@ -157,7 +177,7 @@ def parse_answer(raw: str) -> Answer:
                 equation = None
         last = parse_answer(sides[-1]) if sides[-1] else None
         return Answer("equation", (equation, last, _is_symbol(sides[0])), text)
-    set_match = re.fullmatch(r"\\\{(.*)\\\}", text)
+    set_match = re.fullmatch(r"\\\{(.*)\\\}", text) or re.fullmatch(r"\{([^{}]*,[^{}]*)\}", text)  # `{1, 2}` too
     if set_match:
         items = [parse_answer(item) for item in split_top_level(set_match.group(1)) if item]
         return Answer("set", items, text)
@@ -167,9 +187,6 @@ def parse_answer(raw: str) -> Answer:
             return Answer("interval", (text[0], parse_answer(items[0]), parse_answer(items[1]), text[-1]), text)
         if len(items) >= 2:
             return Answer("tuple", [parse_answer(item) for item in items], text)
-    top_items = split_top_level(text)
-    if len(top_items) > 1 and all(top_items):
-        return Answer("set", [parse_answer(item) for item in top_items], text)
     value = parse_expression(text)
     if isinstance(value, Relational):
         return Answer("relation", value, text)
@@ -183,7 +200,8 @@ def parse_answer(raw: str) -> Answer:
 
 
 def _is_symbol(text: str) -> bool:
-    return bool(re.fullmatch(r"[A-Za-z](_\{?\w+\}?)?|\\[a-zA-Z]+|[A-Za-z]\([A-Za-z]\)", text.strip()))
+    name = r"[A-Za-z](_\{?\w+\}?)?"
+    return bool(re.fullmatch(rf"{name}|\\[a-zA-Z]+|[A-Za-z]\([A-Za-z]\)|\(\s*{name}(\s*,\s*{name})+\s*\)", text.strip()))
 
 
 def _nesting(text: str) -> int:
@@ -244,10 +262,10 @@ def answers_equal(pred: Answer, gold: Answer) -> bool:
         if last is None or not (lhs_is_symbol or _nonzero_constant(last)):
             return False
         return answers_equal(pred, last)
+    if gold.kind == "interval" or pred.kind == "interval":
+        return _intervals_equal(pred, gold)  # `(0, 1)` as a tuple is also the open interval
     if gold.kind in ("set", "tuple") or pred.kind in ("set", "tuple"):
         return _collections_equal(pred, gold)
-    if gold.kind == "interval" or pred.kind == "interval":
-        return _intervals_equal(pred, gold)
     if gold.kind == "relation" or pred.kind == "relation":
         return pred.kind == gold.kind and _relations_equal(pred.value, gold.value)
     return values_equal(_value(pred), _value(gold), percent=(pred, gold))
@@ -339,12 +357,22 @@ def _spot_check(a: sympy.Basic, b: sympy.Basic) -> bool:
 def _collections_equal(pred: Answer, gold: Answer) -> bool:
     pred_items = pred.value if pred.kind in ("set", "tuple") else [pred]
     gold_items = gold.value if gold.kind in ("set", "tuple") else [gold]
-    if len(pred_items) != len(gold_items):
-        return False
     if "tuple" in (pred.kind, gold.kind):
-        if pred.kind != gold.kind:
+        if pred.kind != gold.kind or len(pred_items) != len(gold_items):
             return False
         return all(answers_equal(p, g) for p, g in zip(pred_items, gold_items))
+    if len(pred_items) != len(gold_items):
+        pred_items, gold_items = _distinct(pred_items), _distinct(gold_items)
+        if len(pred_items) != len(gold_items):
+            return False
+    names = [_named_value(item) for item in [*pred_items, *gold_items]]
+    if all(names) and len(set(names[: len(pred_items)])) == len(pred_items) == len(set(names[len(pred_items) :])):
+        # `a_3 = 2, a_{37} = 19`: each name keeps its value; `x=1, y=2` is not `x=2, y=1`.
+        named_pred = {_named_value(item): item.value[1] for item in pred_items}
+        named_gold = {_named_value(item): item.value[1] for item in gold_items}
+        return named_pred.keys() == named_gold.keys() and all(
+            answers_equal(named_pred[name], named_gold[name]) for name in named_gold
+        )
     unmatched = list(gold_items)
     for item in pred_items:
         match = next((g for g in unmatched if answers_equal(item, g)), None)
@@ -352,6 +380,22 @@ def _collections_equal(pred: Answer, gold: Answer) -> bool:
             return False
         unmatched.remove(match)
     return True
+
+
+def _distinct(items: list[Answer]) -> list[Answer]:
+    """A set's members without repeats (a listed solution may appear twice)."""
+    kept: list[Answer] = []
+    for item in items:
+        if not any(answers_equal(item, other) for other in kept):
+            kept.append(item)
+    return kept
+
+
+def _named_value(answer: Answer) -> str | None:
+    """`a_{37}` for `a_{37} = 19` (an equation naming a single symbol), else None."""
+    if answer.kind != "equation" or not answer.value[2] or answer.value[1] is None:
+        return None
+    return re.sub(r"[{}\s]", "", _CHAIN_SPLIT.split(answer.text)[0])
 
 
 def _intervals_equal(pred: Answer, gold: Answer) -> bool:
