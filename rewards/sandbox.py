@@ -20,6 +20,8 @@ _PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
 # A cold worker imports sympy (~0.4 s idle, more under load). That start-up is waited for
 # separately from the per-check bound, and spares are kept warm so it is rarely on the hot path.
 _STARTUP_TIMEOUT_S = 30.0
+# Stop waiting this much before the bound, so that killing the worker and returning fit inside it.
+_RETURN_MARGIN_S = 0.02
 
 
 class _Worker:
@@ -112,11 +114,19 @@ class CheckerPool:
             self._idle.append(worker)
 
     def _discard(self, worker: _Worker) -> None:
-        worker.kill()
+        """Kill an overrun worker now; reap it and start its replacement off the caller's clock."""
+        if worker.process.poll() is None:
+            worker.process.kill()  # SIGKILL: returns at once, so the check returns within its bound
         with self._lock:
             self._all.discard(worker)
-            while len(self._idle) < self.spares:
-                self._idle.append(self._spawn())
+
+        def reap_and_replace() -> None:
+            worker.kill()
+            with self._lock:
+                while len(self._idle) < self.spares:
+                    self._idle.append(self._spawn())
+
+        threading.Thread(target=reap_and_replace, name="checker-replace", daemon=True).start()
 
     def warm_up(self) -> None:
         """Start the spare workers now rather than on the first check."""
@@ -129,7 +139,7 @@ class CheckerPool:
             self.failures += 1
             self._discard(worker)
             return None
-        deadline = time.monotonic() + timeout_s
+        deadline = time.monotonic() + max(0.0, timeout_s - _RETURN_MARGIN_S)
         reply = worker.read_message(deadline) if worker.send({"pred": pred, "gold": gold}) else None
         if reply is None:
             self.timeouts += 1
