@@ -9,7 +9,14 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 
-from rewards.normalize import choice_letter, decimal_comma_reading, normalize, numbers_equal, parse_number, split_percent
+from rewards.normalize import (
+    choice_letter,
+    decimal_comma_reading,
+    normalize,
+    numbers_equal,
+    parse_number,
+    split_percent,
+)
 from rewards.sandbox import get_pool
 
 DEFAULT_TIMEOUT_S = 1.0
