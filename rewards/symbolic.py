@@ -165,7 +165,7 @@ def parse_answer(raw: str) -> Answer:
     if _INEQUALITY.search(text) and not text.startswith(("(", "[")):
         return Answer("relation", parse_expression(text), text)
     exact, *approximations = re.split(r"\\approx|≈", text)
-    if approximations and exact.strip():
+    if approximations and _CHAIN_SPLIT.search(exact):
         text = exact.strip()  # `x = 1/3 \approx 0.33`: the exact value is the answer
     sides = [side.strip() for side in _CHAIN_SPLIT.split(text)]
     if len(sides) > 1:

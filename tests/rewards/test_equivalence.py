@@ -77,6 +77,7 @@ from rewards.equivalence import clear_cache, fast_match
         (r"\frac{1}{3} \textbf{meters}", "1/3", True),
         (r"125\textnormal{ miles}", "125", True),
         (r"x=1/3\approx 0.33", "1/3", True),
+        (r"x\approx11", "11", True),
         # chained bounds are intervals
         (r"-2 \le x \le 7", r"x \in [-2,7]", True),
         ("0<f(x)<1", "(0,1)", True),
