@@ -148,6 +148,10 @@ def parse_answer(raw: str) -> Answer:
             return Answer("number", (value, is_float, value / 100), text)
         return Answer("number", (value, is_float, None), text)
     text = re.sub(r"^\\text\{\s*\}|\\text\{([^{}]*)\}", lambda m: m.group(1) or "", text)
+    top_items = split_top_level(text)
+    if len(top_items) > 1 and all(top_items) and not (text[:1] in "([" and _balanced_outer(text)):
+        # A list before anything else: `AB=4, CD=5` is two equations, not `AB = (4, CD) = 5`.
+        return Answer("set", [parse_answer(item) for item in top_items], text)
     membership = _MEMBERSHIP.match(text)
     if membership:  # `x \in [-2, 7]` answers `[-2, 7]`
         return parse_answer(membership.group(1))
@@ -157,10 +161,6 @@ def parse_answer(raw: str) -> Answer:
         low_bracket = "(" if low_op == "<" else "["
         high_bracket = ")" if high_op == "<" else "]"
         return Answer("interval", (low_bracket, parse_answer(low), parse_answer(high), high_bracket), text)
-    top_items = split_top_level(text)
-    if len(top_items) > 1 and all(top_items) and not (text[:1] in "([" and _balanced_outer(text)):
-        # A list before anything else: `AB=4, CD=5` is two equations, not `AB = (4, CD) = 5`.
-        return Answer("set", [parse_answer(item) for item in top_items], text)
     # Relations: `x = 5` and `x = 1+1 = 2` keep their last side as the value; inequalities stay.
     if _INEQUALITY.search(text) and not text.startswith(("(", "[")):
         return Answer("relation", parse_expression(text), text)
