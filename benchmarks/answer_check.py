@@ -24,9 +24,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from latex2sympy2_extended.math_normalization import extract_boxed_content  # noqa: E402
+
 import rewards  # noqa: E402
 from rewards.equivalence import DEFAULT_TIMEOUT_S, clear_cache, warm_up  # noqa: E402
-from rewards.extract import last_boxed  # noqa: E402
 
 DEFAULT_PAIRS = ROOT.parent / "shared" / "bench" / "answer_pairs.jsonl"
 _JUST_SEPARATORS = re.compile(r"[\s,;.:]*(?:(?:and|or|answer|final answer|is)[\s,;.:]*)*", re.IGNORECASE)
@@ -39,9 +40,8 @@ def bare_answer(text: str) -> str:
 
     Several boxes or math spans (`\boxed{1} and \boxed{2}`, `$1$ and $2$`) are one answer listing them.
     """
-    boxes = all_boxed(text)
-    if boxes:
-        return ", ".join(boxes)
+    if "\\boxed" in text or "\\fbox" in text:
+        return extract_boxed_content(text, mode="all")  # every box, joined by commas
     spans = [next(part for part in span if part) for span in _MATH_SPAN.findall(text)]
     if spans:
         between = _MATH_SPAN.sub(" ", text)
@@ -58,17 +58,6 @@ def bare_answer(text: str) -> str:
 def _last_number(text: str) -> str | None:
     numbers = _NUMBER_IN_PROSE.findall(text)
     return numbers[-1].rstrip(",") if numbers else None
-
-
-def all_boxed(text: str) -> list[str]:
-    """Contents of every complete `\boxed{}` in `text`, in order."""
-    boxes = []
-    while True:
-        box = last_boxed(text)
-        if box is None:
-            return boxes[::-1]
-        boxes.append(box)
-        text = text[: text.rfind(box)].rsplit("\\boxed", 1)[0]
 
 
 def math_verify_check(gold: str, pred: str, options: dict | None = None) -> bool:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from fractions import Fraction
+from functools import lru_cache
 
 from latex2sympy2_extended.math_normalization import NormalizationConfig, normalize_latex
 
@@ -42,6 +43,7 @@ _CHOICE = re.compile(r"^\(?([A-Ea-e])\)?[.:]?$|^\\text\{\(?([A-E])\)?\}$")
 _MAX_FAST_DIGITS = 400
 
 
+@lru_cache(maxsize=8192)  # a group's 8-16 completions share one gold: normalise it once
 def normalize(answer: str) -> str:
     r"""Strip LaTeX noise that never changes the value of an answer.
 

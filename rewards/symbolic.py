@@ -29,6 +29,8 @@ _VARIABLE = r"(?:[A-Za-z](?:_\{?\w+\}?)?(?:\([A-Za-z]\))?)"
 _MEMBERSHIP = re.compile(rf"^{_VARIABLE}\s*\\in\s*(.+)$")
 _LESS = r"(<|\\le(?:q)?\b|<=)"
 _CHAINED_BOUNDS = re.compile(rf"^(.+?)\s*{_LESS}\s*{_VARIABLE}\s*{_LESS}\s*(.+)$")
+_NAME = r"[A-Za-z](?:_\{?\w+\}?)?"
+_SYMBOL = re.compile(rf"{_NAME}|\\[a-zA-Z]+|[A-Za-z]\([A-Za-z]\)|\(\s*{_NAME}(?:\s*,\s*{_NAME})+\s*\)")
 _PLAIN_TEXT = re.compile(r"^[\w\s.+\-*/^()]*$")
 _FUNCTIONS = {
     "sqrt": sympy.sqrt, "exp": sympy.exp, "log": sympy.log, "ln": sympy.log, "sin": sympy.sin,
@@ -200,8 +202,8 @@ def parse_answer(raw: str) -> Answer:
 
 
 def _is_symbol(text: str) -> bool:
-    name = r"[A-Za-z](_\{?\w+\}?)?"
-    return bool(re.fullmatch(rf"{name}|\\[a-zA-Z]+|[A-Za-z]\([A-Za-z]\)|\(\s*{name}(\s*,\s*{name})+\s*\)", text.strip()))
+    """`x`, `a_{37}`, `\\theta`, `f(x)` or `(x, y)`: a left side that names the value on its right."""
+    return bool(_SYMBOL.fullmatch(text.strip()))
 
 
 def _nesting(text: str) -> int:
@@ -365,11 +367,9 @@ def _collections_equal(pred: Answer, gold: Answer) -> bool:
         pred_items, gold_items = _distinct(pred_items), _distinct(gold_items)
         if len(pred_items) != len(gold_items):
             return False
-    names = [_named_value(item) for item in [*pred_items, *gold_items]]
-    if all(names) and len(set(names[: len(pred_items)])) == len(pred_items) == len(set(names[len(pred_items) :])):
+    named_pred, named_gold = _values_by_name(pred_items), _values_by_name(gold_items)
+    if named_pred is not None and named_gold is not None:
         # `a_3 = 2, a_{37} = 19`: each name keeps its value; `x=1, y=2` is not `x=2, y=1`.
-        named_pred = {_named_value(item): item.value[1] for item in pred_items}
-        named_gold = {_named_value(item): item.value[1] for item in gold_items}
         return named_pred.keys() == named_gold.keys() and all(
             answers_equal(named_pred[name], named_gold[name]) for name in named_gold
         )
@@ -391,11 +391,14 @@ def _distinct(items: list[Answer]) -> list[Answer]:
     return kept
 
 
-def _named_value(answer: Answer) -> str | None:
-    """`a_{37}` for `a_{37} = 19` (an equation naming a single symbol), else None."""
-    if answer.kind != "equation" or not answer.value[2] or answer.value[1] is None:
-        return None
-    return re.sub(r"[{}\s]", "", _CHAIN_SPLIT.split(answer.text)[0])
+def _values_by_name(items: list[Answer]) -> dict[str, Answer] | None:
+    """{`a_37`: 19, ...} when every item is `name = value` with distinct names, else None."""
+    named = {}
+    for item in items:
+        if item.kind != "equation" or not item.value[2] or item.value[1] is None:
+            return None
+        named[re.sub(r"[{}\s]", "", _CHAIN_SPLIT.split(item.text)[0])] = item.value[1]
+    return named if len(named) == len(items) else None
 
 
 def _intervals_equal(pred: Answer, gold: Answer) -> bool:
