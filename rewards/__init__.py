@@ -24,7 +24,7 @@ from rewards.length import LengthPenalty
 
 __all__ = [
     "REGISTRY", "RewardComponent", "RewardSpecError", "answers_match", "build", "components", "extract_answer",
-    "register", "weight_invariant_violation",
+    "register", "weight_invariant_violation", "weight_problems",
 ]  # fmt: skip
 
 REGISTRY: dict[str, type[RewardComponent]] = {
@@ -43,8 +43,10 @@ class RewardSpecError(ValueError):
     """A `rewards:` section that cannot be built; the message names the bad key."""
 
 
-def register(name: str, component: type[RewardComponent]) -> None:
-    """Add a user component to the registry so configs can name it."""
+def register(name: str, component: type[RewardComponent], replace: bool = False) -> None:
+    """Add a user component to the registry so configs can name it; an existing name needs `replace=True`."""
+    if name in REGISTRY and REGISTRY[name] is not component and not replace:
+        raise ValueError(f"reward {name!r} is already registered ({REGISTRY[name].__name__}); pass replace=True to replace it")
     REGISTRY[name] = component
 
 
@@ -95,25 +97,50 @@ def components(spec: dict[str, dict[str, Any] | None]) -> tuple[list[RewardCompo
     return [REGISTRY[name](name, analyzer, params[name]) for name in spec], weights
 
 
-def build(spec: dict[str, dict[str, Any] | None]) -> tuple[list[Callable], list[float]]:
+def build(spec: dict[str, dict[str, Any] | None], warn: bool = True) -> tuple[list[Callable], list[float]]:
     """Reward functions and weights from `{name: {weight: w, **params}}`, in spec order.
 
     Every function has `__name__` == its config name (TRL logs `rewards/<name>/mean`) and shares
-    one analysis of each batch, so an answer is extracted and checked once per step. Warns when
-    the weights let an incorrect completion outscore a correct one.
+    one analysis of each batch, so an answer is extracted and checked once per step. Warns (unless
+    `warn=False`, for a caller that checked the spec already) when the weights let an incorrect
+    completion outscore a correct one, or a negative weight inverts a component.
     """
     functions, weights = components(spec)
     if any(function.needs_correctness for function in functions):
         warm_up()
+    if warn:
+        for problem in weight_problems(functions, weights):
+            warnings.warn(problem, stacklevel=2)
+    return functions, weights
+
+
+def weight_problems(functions: list[RewardComponent], weights: list[float]) -> list[str]:
+    """Everything about the weights that likely means something else than the user meant."""
+    problems = []
+    for function, weight in zip(functions, weights):
+        if weight >= 0:
+            continue
+        low = min(function.bounds(True)[0], function.bounds(False)[0])
+        high = max(function.bounds(True)[1], function.bounds(False)[1])
+        if high <= 0:
+            turned = "its penalty into a bonus"
+        elif low >= 0:
+            turned = "its reward into a penalty"
+        else:
+            turned = "its sign"
+        problems.append(
+            f"rewards.{function.__name__}.weight is negative ({weight:g}): {function.__name__} scores lie in "
+            f"[{low:g}, {high:g}], so the weight flips {turned}; use a positive weight unless that is meant"
+        )
     violation = weight_invariant_violation(functions, weights)
     if violation:
-        warnings.warn(violation, stacklevel=2)
-    return functions, weights
+        problems.append(violation)
+    return problems
 
 
 def weight_invariant_violation(functions: list[RewardComponent], weights: list[float]) -> str | None:
     """Why the weights may rank an incorrect completion at or above a correct one, or None if they cannot."""
-    if not any(isinstance(f, (Correctness, CosineLength, KimiLength)) for f in functions):
+    if not any(f.signals_correctness for f in functions):
         return None  # no correctness signal at all: nothing to keep ordered
     worst_correct = best_incorrect = 0.0
     for function, weight in zip(functions, weights):

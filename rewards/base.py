@@ -8,12 +8,31 @@ from __future__ import annotations
 
 import logging
 from dataclasses import asdict
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from rewards.analysis import Analyzer, BatchAnalysis
 
 logger = logging.getLogger(__name__)
-_TRL_CALLBACK_KWARGS = ("log_metric", "log_extra", "trainer_state", "environments")
+
+
+@runtime_checkable
+class StatefulReward(Protocol):
+    """A reward that remembers across steps (e.g. `length`'s per-question reference lengths).
+
+    Its state must be JSON-serialisable: it is saved into every checkpoint and restored on resume,
+    so a requeued job scores exactly as the uninterrupted one would have.
+    """
+
+    __name__: str
+
+    def state_dict(self) -> dict: ...
+
+    def load_state_dict(self, state: dict) -> None: ...
+
+
+def stateful_rewards(functions: list) -> dict[str, StatefulReward]:
+    """The stateful reward functions of a stack, by name."""
+    return {function.__name__: function for function in functions if isinstance(function, StatefulReward)}
 
 
 class RewardComponent:
@@ -24,7 +43,10 @@ class RewardComponent:
     # weights keep every correct completion above every incorrect one.
     score_bounds: ClassVar[tuple[float, float]] = (0.0, 1.0)
     incorrect_bounds: ClassVar[tuple[float, float] | None] = None
-    needs_correctness: ClassVar[bool] = False
+    needs_correctness: ClassVar[bool] = False  # reads the shared correctness verdicts
+    # Pays a correct completion more than an incorrect one (correctness itself, Kimi, cosine): with
+    # one of these in the stack, the weights must keep every correct answer above every wrong one.
+    signals_correctness: ClassVar[bool] = False
 
     def __init__(self, name: str, analyzer: Analyzer, params: Any) -> None:
         self.__name__ = name

@@ -41,6 +41,7 @@ class KimiLength(RewardComponent):
     score_bounds = (-0.5, 0.5)
     incorrect_bounds = (-0.5, 0.0)
     needs_correctness = True
+    signals_correctness = True
 
     def score(self, analysis, columns: dict) -> list[float]:
         local = list(zip(analysis.question_ids, analysis.completion_tokens, analysis.correct))
@@ -94,6 +95,7 @@ class CosineLength(RewardComponent):
 
     Params = CosineParams
     needs_correctness = True
+    signals_correctness = True
 
     def bounds(self, correct: bool) -> tuple[float, float]:
         p = self.params

@@ -30,7 +30,10 @@ class Correctness(RewardComponent):
     a hard time bound). A completion without an answer scores 0.
 
     Also logs `accuracy`, `length/correct_mean` and `length/incorrect_mean` (completion tokens),
-    the length curves the "don't overthink" comparison is read from.
+    the length curves the "don't overthink" comparison is read from, and `groups/uniform_correct_frac`:
+    the share of question groups whose samples are all right or all wrong, which carry no
+    correctness signal for GRPO. (TRL's `frac_reward_zero_std` undercounts them: the float32 std
+    of equal rewards such as 0.2 is ~1e-8, above the tolerance it compares against.)
 
     >>> from rewards import build
     >>> [correctness], _ = build({"correctness": {"weight": 1.0}})
@@ -43,10 +46,16 @@ class Correctness(RewardComponent):
     incorrect_bounds = (0.0, 0.0)
     score_bounds = (1.0, 1.0)
     needs_correctness = True
+    signals_correctness = True
 
     def score(self, analysis, columns: dict) -> list[float]:
         correct = analysis.correct
         self.log(columns, "accuracy", sum(correct) / max(len(correct), 1))
+        groups: dict[str, set[bool]] = {}
+        for question, ok in zip(analysis.question_ids, correct):
+            groups.setdefault(question, set()).add(ok)
+        if groups:
+            self.log(columns, "groups/uniform_correct_frac", sum(len(seen) == 1 for seen in groups.values()) / len(groups))
         if analysis.completion_ids is not None:
             tokens = analysis.completion_tokens
             correct_tokens = [n for n, ok in zip(tokens, correct) if ok]

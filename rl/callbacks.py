@@ -1,13 +1,18 @@
-"""Trainer callbacks: the `metrics.jsonl` log (length curves) and reward state in every checkpoint."""
+"""Trainer callbacks: the `metrics.jsonl` log (length curves) and the checkpoint's reward state + completeness marker."""
 
 from __future__ import annotations
 
 import json
+import logging
 import math
 from pathlib import Path
 
 from transformers import TrainerCallback
 
+from rewards.base import stateful_rewards
+from rl.checkpoints import checkpoint_dir, mark_complete
+
+logger = logging.getLogger("rl.callbacks")
 REWARD_STATE_FILE = "reward_state.json"
 
 
@@ -22,6 +27,19 @@ def _jsonable(value: object) -> object:
         return str(value)
 
 
+def read_jsonl_tolerant(path: Path) -> tuple[list[dict], int]:
+    """Records of a JSON-lines file and the number of unreadable lines (a line torn by a kill mid-write)."""
+    records, torn = [], 0
+    for line in Path(path).read_text(errors="replace").splitlines():
+        if not line.strip():
+            continue
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError:
+            torn += 1
+    return records, torn
+
+
 class MetricsJsonl(TrainerCallback):
     """Appends `{"step": ..., **logs}` per logging step; on resume, drops lines past the checkpoint."""
 
@@ -33,11 +51,14 @@ class MetricsJsonl(TrainerCallback):
         if not state.is_world_process_zero:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        if self.resume_step is None:
+        if self.resume_step is None or not self.path.exists():
             self.path.write_text("")
-        elif self.path.exists():
-            kept = [line for line in self.path.read_text().splitlines() if line.strip() and json.loads(line).get("step", 0) <= self.resume_step]
-            self.path.write_text("".join(line + "\n" for line in kept))
+            return
+        records, torn = read_jsonl_tolerant(self.path)
+        if torn:
+            logger.warning("%s: skipped %d unreadable line(s) (written when the job was killed)", self.path, torn)
+        kept = [record for record in records if record.get("step", 0) <= self.resume_step]
+        self.path.write_text("".join(json.dumps(record) + "\n" for record in kept))
 
     def on_log(self, args, state, control, logs=None, **kwargs):
         if not state.is_world_process_zero or not logs:
@@ -48,20 +69,45 @@ class MetricsJsonl(TrainerCallback):
             handle.write(json.dumps(record) + "\n")
 
 
-class RewardState(TrainerCallback):
-    """Saves `state_dict()` of stateful reward functions into each checkpoint directory."""
+class CheckpointState(TrainerCallback):
+    """Owns what a checkpoint holds beyond the trainer's files: reward state, then the completeness marker.
 
-    def __init__(self, reward_funcs: list) -> None:
-        self.stateful = {f.__name__: f for f in reward_funcs if hasattr(f, "state_dict")}
+    Restores the reward state of `resume_from` when training begins; after the trainer has written
+    each checkpoint, saves the reward state into it and marks it complete; `save_final` does the
+    same for the finished run's directory.
+    """
+
+    def __init__(self, reward_funcs: list, resume_from: Path | None = None) -> None:
+        self.stateful = stateful_rewards(reward_funcs)
+        self.resume_from = resume_from
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        if self.resume_from is not None:
+            restore_reward_state(self.stateful, self.resume_from)
 
     def on_save(self, args, state, control, **kwargs):
-        if not self.stateful or not state.is_world_process_zero:
-            return
-        checkpoint = Path(args.output_dir) / f"checkpoint-{state.global_step}"
-        save_reward_state(self.stateful, checkpoint)
+        _wait_for_all_ranks()  # every rank's shards are on disk before the marker says so
+        if state.is_world_process_zero:
+            checkpoint = checkpoint_dir(Path(args.output_dir), state.global_step)
+            if self.stateful:
+                save_reward_state(self.stateful, checkpoint)
+            mark_complete(checkpoint, state.global_step)
+        _wait_for_all_ranks()
+
+    def save_final(self, output_dir: Path) -> None:
+        if self.stateful:
+            save_reward_state(self.stateful, output_dir)
+
+
+def _wait_for_all_ranks() -> None:
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
 
 
 def save_reward_state(stateful: dict, directory: Path) -> None:
+    directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     payload = {name: function.state_dict() for name, function in stateful.items()}
     temporary = directory / (REWARD_STATE_FILE + ".tmp")
@@ -69,15 +115,20 @@ def save_reward_state(stateful: dict, directory: Path) -> None:
     temporary.replace(directory / REWARD_STATE_FILE)
 
 
-def load_reward_state(reward_funcs: list, directory: Path) -> list[str]:
-    """Restore reward state saved in `directory`; returns the names restored."""
+def restore_reward_state(stateful: dict, directory: Path) -> list[str]:
+    """Restore each stateful reward from `directory`; warns, naming it, for each one with no saved state."""
     path = Path(directory) / REWARD_STATE_FILE
-    if not path.is_file():
-        return []
-    payload = json.loads(path.read_text())
+    payload = json.loads(path.read_text()) if path.is_file() else {}
     restored = []
-    for function in reward_funcs:
-        if function.__name__ in payload and hasattr(function, "load_state_dict"):
-            function.load_state_dict(payload[function.__name__])
-            restored.append(function.__name__)
+    for name, function in stateful.items():
+        if name in payload:
+            function.load_state_dict(payload[name])
+            restored.append(name)
+        else:
+            logger.warning(
+                "%s has no saved state for reward %r: it restarts from empty state "
+                "(for `length`: per-question reference lengths are learned again from this step)", directory, name
+            )
+    if restored:
+        logger.info("reward state restored from %s: %s", directory, ", ".join(restored))
     return restored

@@ -10,6 +10,8 @@ import copy
 import dataclasses
 import os
 import re
+import types
+import typing
 import warnings
 from pathlib import Path
 from typing import Any, Literal
@@ -68,6 +70,12 @@ class DataSettings(Section):
         "auto", description="how to read the gold: `#### 42` (gsm8k), last \\boxed{} of a solution (boxed), as-is (plain)"
     )
     limit: int | None = Field(None, gt=0, description="use only the first N rows")
+    missing_answer: Literal["skip", "error"] = Field(
+        "skip", description="rows whose gold answer is null or empty: skipped with one warning (skip) or a data error (error)"
+    )
+    max_prompt_tokens: int | None = Field(
+        None, gt=0, description="drop longer prompts, with a count; default: the model's context minus trainer.max_completion_length"
+    )
     generated: GeneratedTaskSettings = Field(default_factory=GeneratedTaskSettings)
 
 
@@ -97,9 +105,18 @@ class RunConfig(Section):
     rewards: dict[str, dict[str, Any] | None] = Field(
         default_factory=lambda: {"correctness": {"weight": 1.0}, "format": {"weight": 0.2}}
     )
-    algorithm: Literal["grpo", "rloo"] = "grpo"
+    algorithm: str = Field("grpo", description="an entry of rl.algorithms.ALGORITHMS: grpo | rloo")
     trainer: dict[str, Any] = Field(default_factory=dict, description="fields of trl.GRPOConfig / trl.RLOOConfig")
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
+
+    @field_validator("algorithm")
+    @classmethod
+    def _known_algorithm(cls, value: str) -> str:
+        from rl.algorithms import ALGORITHMS
+
+        if value not in ALGORITHMS:
+            raise ValueError(f"unknown algorithm {value!r}{did_you_mean(value, list(ALGORITHMS))} (available: {', '.join(ALGORITHMS)})")
+        return value
 
     @property
     def output_dir(self) -> Path:
@@ -147,9 +164,13 @@ def read_yaml(path: str | Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
     if path.resolve() in _seen:
         raise ConfigError(f"{path}: `extends` cycle through {' -> '.join(str(p) for p in _seen)}")
     try:
-        data = parse_yaml(path.read_text()) or {}
+        data = parse_yaml(path.read_text())
     except yaml.YAMLError as error:
         raise ConfigError(f"{path}: not valid YAML: {str(error).splitlines()[0]}") from None
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"{path}: not UTF-8 text ({error.reason} at byte {error.start})") from None
+    if data is None:
+        raise ConfigError(f"{path}: the config file is empty (start from a preset in configs/, e.g. configs/r1_zero.yaml)")
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level, got {type(data).__name__}")
     parent = data.pop("extends", None)
@@ -220,7 +241,8 @@ def _describe(error: ValidationError) -> str:
         return f"unknown key {key_path}{did_you_mean(location[-1], _valid_keys(location[:-1]))}"
     if first["type"] == "missing":
         return f"missing required key {key_path}"
-    return f"{key_path}: {first['msg']} (got {first.get('input')!r})"
+    message = first["msg"].removeprefix("Value error, ")
+    return f"{key_path}: {message} (got {first.get('input')!r})"
 
 
 def _valid_keys(location: list[str]) -> list[str]:
@@ -234,21 +256,20 @@ def _valid_keys(location: list[str]) -> list[str]:
 
 def check_rewards(spec: dict, source: str) -> None:
     """Validate the reward stack at load time, so a bad reward name/parameter fails before any model loads."""
-    from rewards import RewardSpecError, components, weight_invariant_violation
+    from rewards import RewardSpecError, components, weight_problems
 
     try:
         functions, weights = components(spec)
     except RewardSpecError as error:
         raise ConfigError(f"{source}: {error}") from None
-    violation = weight_invariant_violation(functions, weights)
-    if violation:
-        warnings.warn(f"{source}: {violation}", stacklevel=2)
+    for problem in weight_problems(functions, weights):
+        warnings.warn(f"{source}: {problem}", stacklevel=2)
 
 
 def trainer_config_class(algorithm: str):
-    from trl import GRPOConfig, RLOOConfig
+    from rl.algorithms import algorithm_spec
 
-    return GRPOConfig if algorithm == "grpo" else RLOOConfig
+    return algorithm_spec(algorithm).config_class()
 
 
 def resolve_trainer_fields(config: RunConfig, source: str) -> dict[str, Any]:
@@ -261,12 +282,14 @@ def resolve_trainer_fields(config: RunConfig, source: str) -> dict[str, Any]:
                 f"{source}: unknown key trainer.{key}{did_you_mean(key, valid)} "
                 f"(not a field of trl.{config_class.__name__})"
             )
-    defaults = {field.name: field.default for field in dataclasses.fields(config_class) if field.init}
+    hints = _field_types(config_class)
     for key, value in config.trainer.items():
-        numeric_default = isinstance(defaults[key], (int, float)) and not isinstance(defaults[key], bool)
-        if numeric_default and isinstance(value, str):
-            # TRL does not coerce: a string here fails deep inside the optimiser, mid-run.
-            raise ConfigError(f"{source}: trainer.{key}: expected a number, got {value!r}")
+        problem = _type_problem(value, hints.get(key))
+        if problem:
+            # TRL does not coerce: a wrong type fails deep inside the trainer, mid-run.
+            raise ConfigError(f"{source}: trainer.{key}: {problem}, got {value!r}")
+    if "report_to" in config.trainer:
+        check_report_to(config.trainer["report_to"], source)
     if "reward_weights" in config.trainer:
         raise ConfigError(f"{source}: trainer.reward_weights: set weights under rewards.<name>.weight instead")
     fields = dict(config.trainer)
@@ -290,12 +313,63 @@ def resolve_trainer_fields(config: RunConfig, source: str) -> dict[str, Any]:
     hardware_neutral.pop("generation_batch_size", None)
     hardware_neutral.pop("steps_per_generation", None)
     per_device = int(fields.get("per_device_train_batch_size", 8))
-    hardware_neutral["per_device_train_batch_size"] = per_device * int(fields.get("num_generations") or 8)
+    default_generations = dataclasses.fields(config_class)  # TRL's own default, not a copy
+    num_generations = fields.get("num_generations") or next(f.default for f in default_generations if f.name == "num_generations")
+    hardware_neutral["per_device_train_batch_size"] = per_device * int(num_generations)
     try:
         trainer_args(config.algorithm, hardware_neutral, reward_weights=None)
     except (ValueError, TypeError) as error:
         raise ConfigError(f"{source}: trainer: {str(error).splitlines()[0]}") from None
     return fields
+
+
+def _field_types(config_class) -> dict[str, object]:
+    try:
+        return typing.get_type_hints(config_class)
+    except Exception:  # noqa: BLE001 - an unresolvable annotation only means fewer checks
+        return {}
+
+
+def _type_problem(value: object, hint: object) -> str | None:
+    """What is wrong with `value` for a field annotated `hint` (simple scalars only), or None."""
+    if hint is None:
+        return None
+    allowed = set(typing.get_args(hint)) if typing.get_origin(hint) in (typing.Union, types.UnionType) else {hint}
+    allows_none = type(None) in allowed
+    allowed.discard(type(None))
+    if not allowed or not allowed <= {int, float, bool, str}:
+        return None  # lists, enums, dicts: left to TRL
+    if value is None:
+        return None if allows_none else "must be set"
+    if isinstance(value, bool):
+        return None if bool in allowed else f"expected {' or '.join(sorted(t.__name__ for t in allowed))}"
+    if isinstance(value, int) and (int in allowed or float in allowed):
+        return None
+    if isinstance(value, float) and float in allowed:
+        return None
+    if isinstance(value, str) and str in allowed:
+        return None
+    names = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}
+    return "expected " + " or ".join(names[t] for t in (bool, int, float, str) if t in allowed)
+
+
+def check_report_to(report_to: object, source: str) -> None:
+    """Each `report_to` backend must be one transformers knows and one that is installed here."""
+    from transformers.integrations import get_available_reporting_integrations
+    from transformers.integrations.integration_utils import INTEGRATION_TO_CALLBACK
+
+    backends = [report_to] if isinstance(report_to, str) else list(report_to or [])
+    installed = get_available_reporting_integrations()
+    for backend in backends:
+        if backend in ("none", "all"):
+            continue
+        if backend not in INTEGRATION_TO_CALLBACK:
+            raise ConfigError(
+                f"{source}: trainer.report_to: unknown backend {backend!r}{did_you_mean(backend, list(INTEGRATION_TO_CALLBACK))} "
+                f"(known: none, all, {', '.join(INTEGRATION_TO_CALLBACK)})"
+            )
+        if backend not in installed:
+            raise ConfigError(f"{source}: trainer.report_to: {backend} is not installed here (pip install {backend.replace('_', '-')})")
 
 
 def trainer_args(algorithm: str, fields: dict[str, Any], reward_weights: list[float] | None):

@@ -7,10 +7,11 @@ Sources: a hub dataset (users' machines), a local jsonl/json/parquet/csv file, o
 
 from __future__ import annotations
 
-import hashlib
+import logging
 import re
 from pathlib import Path
 
+from rewards.analysis import question_id
 from rewards.extract import last_boxed
 from rl.config import DataSettings, PromptSettings
 from rl.errors import DataError
@@ -20,6 +21,8 @@ from rl.tasks import ArithmeticTask, generate_rows
 LOCAL_BUILDERS = {".jsonl": "json", ".json": "json", ".parquet": "parquet", ".csv": "csv"}
 GENERATED_TASKS = ("arithmetic",)
 _GSM8K_ANSWER = re.compile(r"####\s*(.+?)\s*$", re.DOTALL)
+TEXT_SUFFIXES = (".jsonl", ".json", ".csv")
+logger = logging.getLogger("rl.data")
 
 
 def gold_answer(raw: object, answer_format: str = "auto") -> str:
@@ -46,8 +49,18 @@ def gold_answer(raw: object, answer_format: str = "auto") -> str:
 
 
 def stable_id(question: str) -> str:
-    """An id that is the same on every machine and run: a hash of the question text."""
-    return "q-" + hashlib.sha1(question.encode("utf-8")).hexdigest()[:12]
+    """An id that is the same on every machine and run: the reward library's hash of the question text."""
+    return "q-" + question_id(question)[:12]
+
+
+def check_utf8(path: Path) -> None:
+    """A text data file must be UTF-8: name the file and line of the first bad byte (datasets names neither)."""
+    data = path.read_bytes()
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        raise DataError(f"data.source: {path}: line {line} is not UTF-8 ({error.reason} at byte {error.start}); re-encode the file as UTF-8") from None
 
 
 def load_raw(settings: DataSettings, split: str):
@@ -73,6 +86,8 @@ def load_raw(settings: DataSettings, split: str):
         builder = LOCAL_BUILDERS.get(path.suffix)
         if builder is None:
             raise DataError(f"data.source: {source}: unsupported file type (use {', '.join(LOCAL_BUILDERS)})")
+        if path.suffix in TEXT_SUFFIXES:
+            check_utf8(path)
         try:
             return load_dataset(builder, data_files=str(path), split="train")
         except Exception as error:  # datasets raises many kinds for a malformed file
@@ -83,8 +98,54 @@ def load_raw(settings: DataSettings, split: str):
         raise DataError(f"data.source: cannot load hub dataset {source!r} (split {split!r}): {str(error).splitlines()[0]}") from None
 
 
-def load_rows(settings: DataSettings, prompt: PromptSettings, split: str | None = None):
-    """Rows ready for TRL: `prompt`, `id`, `question`, `answer` (+ `language` when mapped)."""
+def has_gold(value: object) -> bool:
+    return value is not None and str(value).strip() != ""
+
+
+def prompt_token_limit(settings: DataSettings, model_path: str | None, max_completion_tokens: int | None) -> int | None:
+    """`data.max_prompt_tokens`, or the model's context minus the completion budget when it is unset."""
+    if settings.max_prompt_tokens is not None or model_path is None:
+        return settings.max_prompt_tokens
+    from transformers import AutoConfig
+
+    try:
+        context = getattr(AutoConfig.from_pretrained(model_path), "max_position_embeddings", None)
+    except Exception:  # noqa: BLE001 - no config readable here: no default limit
+        return None
+    if not context:
+        return None
+    return max(1, int(context) - int(max_completion_tokens or 0))
+
+
+def drop_long_prompts(rows, model_path: str, limit: int, where: str):
+    """Rows whose prompt fits in `limit` tokens (chat prompts with the chat template applied)."""
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(model_path)
+
+    def prompt_tokens(batch: dict) -> dict:
+        texts = [
+            tokenizer.apply_chat_template(p, tokenize=False, add_generation_prompt=True) if isinstance(p, list) else p
+            for p in batch["prompt"]
+        ]
+        return {"fits": [len(ids) <= limit for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]]}
+
+    fits = rows.map(prompt_tokens, batched=True, desc="measuring prompts")["fits"]
+    dropped = len(fits) - sum(fits)
+    if dropped:
+        logger.warning("%s: dropped %d of %d rows whose prompt is longer than %d tokens (data.max_prompt_tokens)", where, dropped, len(fits), limit)
+        rows = rows.select([i for i, ok in enumerate(fits) if ok])
+    return rows
+
+
+def load_rows(settings: DataSettings, prompt: PromptSettings, split: str | None = None, tokenizer_path: str | None = None,
+              max_completion_tokens: int | None = None):  # fmt: skip
+    """Rows ready for TRL: `prompt`, `id`, `question`, `answer` (+ `language` when mapped).
+
+    Rows without a gold answer are skipped with one warning (or rejected, `data.missing_answer: error`):
+    a gold of `None` would otherwise be the string "None" and reward `<answer>None</answer>`.
+    With `tokenizer_path`, prompts longer than the limit (see `prompt_token_limit`) are dropped, counted.
+    """
     split = split or settings.split
     dataset = load_raw(settings, split)
     if settings.limit is not None:
@@ -96,6 +157,18 @@ def load_rows(settings: DataSettings, prompt: PromptSettings, split: str | None 
         if column is not None and column not in columns:
             raise DataError(f"data.{key}: column {column!r} not in {where}; it has {columns}")
     id_column = settings.id_column or ("id" if "id" in columns else None)
+
+    golds = dataset[settings.answer_column]
+    missing = [index for index, gold in enumerate(golds) if not has_gold(gold)]
+    if missing:
+        if settings.missing_answer == "error":
+            raise DataError(
+                f"data.answer_column: {len(missing)} row(s) of {where} have no {settings.answer_column!r} (first: row {missing[0] + 1}); "
+                "fix them or set data.missing_answer: skip"
+            )
+        logger.warning("%s: skipped %d of %d rows with a null or empty %r", where, len(missing), len(golds), settings.answer_column)
+        missing_set = set(missing)
+        dataset = dataset.select([i for i in range(len(golds)) if i not in missing_set])
 
     def to_row(example: dict) -> dict:
         question = str(example[settings.question_column])
@@ -110,6 +183,10 @@ def load_rows(settings: DataSettings, prompt: PromptSettings, split: str | None 
         return row
 
     rows = dataset.map(to_row, remove_columns=columns, desc="preparing prompts")
+    if tokenizer_path is not None and len(rows):
+        limit = prompt_token_limit(settings, tokenizer_path, max_completion_tokens)
+        if limit is not None:
+            rows = drop_long_prompts(rows, tokenizer_path, limit, where)
     if len(rows) == 0:
-        raise DataError(f"data.source: {where} has no rows")
+        raise DataError(f"data.source: {where} has no usable rows")
     return rows

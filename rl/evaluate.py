@@ -32,6 +32,12 @@ class EvalSettings:
             raise ConfigError(f"--samples must be >= 1, got {self.samples}")
         if self.greedy and self.samples != 1:
             raise ConfigError("--greedy gives one answer per question; drop --samples or --greedy")
+        if not self.greedy and not self.temperature > 0:
+            raise ConfigError(f"--temperature must be > 0 for sampling, got {self.temperature}; use --greedy for deterministic decoding")
+        if self.max_new_tokens is not None and self.max_new_tokens < 1:
+            raise ConfigError(f"--max-new-tokens must be >= 1, got {self.max_new_tokens}")
+        if self.limit is not None and self.limit < 1:
+            raise ConfigError(f"--limit must be >= 1, got {self.limit}")
 
 
 def eval_split(config: RunConfig) -> str:
@@ -46,7 +52,10 @@ def generate_hf(model_path: str, prompts: list, settings: EvalSettings, max_new_
     from tqdm.auto import tqdm
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(model_path)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(model_path)
+    except OSError as error:  # not on the hub, offline, gated: one line for the user
+        raise ConfigError(f"--model {model_path}: cannot load it: {str(error).splitlines()[0]}") from None
     tokenizer.padding_side = "left"
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
@@ -124,7 +133,10 @@ def evaluate(config: RunConfig, model: str, settings: EvalSettings, out_dir: Pat
     from rl.models import resolve_model
 
     started = time.perf_counter()
-    model_path = resolve_model(config.model.model_copy(update={"name_or_path": model}))
+    try:
+        model_path = resolve_model(config.model.model_copy(update={"name_or_path": model}))
+    except ConfigError as error:
+        raise ConfigError(str(error).replace("model.name_or_path", "--model")) from None
     data = config.data.model_copy(update={"limit": settings.limit or config.data.limit})
     rows = load_rows(data, config.prompt, split=eval_split(config))
     max_new_tokens = settings.max_new_tokens or int(config.trainer.get("max_completion_length", 512))

@@ -106,10 +106,13 @@ def accelerate_file(name: str) -> Path:
     return path
 
 
-def check_batch_geometry(trainer: dict, train_processes: int) -> None:
+def check_batch_geometry(trainer: dict, train_processes: int, algorithm: str = "grpo") -> None:
     """GRPO needs whole prompt groups in each generation batch: fail before queueing, not on the nodes."""
-    per_device = int(trainer.get("per_device_train_batch_size", 8))
-    num_generations = int(trainer.get("num_generations", 8))
+    from rl.algorithms import algorithm_spec
+
+    spec = algorithm_spec(algorithm)
+    per_device = int(trainer.get("per_device_train_batch_size", spec.default("per_device_train_batch_size")))
+    num_generations = int(trainer.get("num_generations") or spec.default("num_generations"))
     steps = trainer.get("steps_per_generation") or trainer.get("gradient_accumulation_steps", 1)
     generation_batch = trainer.get("generation_batch_size") or per_device * train_processes * int(steps)
     if generation_batch % num_generations:

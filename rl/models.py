@@ -18,12 +18,11 @@ from pathlib import Path
 from rl.config import ModelSettings
 from rl.errors import ConfigError
 from rl.prompts import BOXED_INSTRUCTION, R1_ZERO
-from rl.tasks import ArithmeticTask, generate_rows, reasoning_trace
+from rl.tasks import ArithmeticTask, generate_rows, guess_trace, reasoning_trace
 
 logger = logging.getLogger(__name__)
 TAG_TOKENS = ["<think>", "</think>", "<answer>", "</answer>"]
 EOS, PAD = "<|endoftext|>", "<|pad|>"
-TOKENIZER_VERSION = 2  # part of the cache key: bump when the tokenizer recipe changes
 CHAT_TEMPLATE = (
     "{% for message in messages %}{{ '<|' + message['role'] + '|>' + message['content'] + '\n' }}{% endfor %}"
     "{% if add_generation_prompt %}{{ '<|assistant|>' }}{% endif %}"
@@ -60,10 +59,25 @@ def resolve_model(settings: ModelSettings) -> str:
         # while the others wait, then load the same files.
         with PartialState().main_process_first():
             return str(build_tiny_model(preset_name, Path(settings.cache_dir)))
-    path = Path(name)
-    if name.startswith((".", "/", "~")) and not path.expanduser().exists():
+    path = Path(name).expanduser()
+    if path.exists():
+        if not (path / "config.json").is_file():
+            raise ConfigError(f"model.name_or_path: {name} is not a model directory (no config.json in it)")
+        return str(path)
+    if looks_local(name):
         raise ConfigError(f"model.name_or_path: local model not found: {name}")
-    return str(path.expanduser()) if path.expanduser().exists() else name
+    return name
+
+
+def looks_local(name: str) -> bool:
+    """Whether a missing model name was meant as a local path rather than a hub id (`org/name`).
+
+    A hub id has exactly one slash and no leading `.`, `/` or `~`; `runs/nope` counts as local when
+    a `runs/` directory exists here, since a user then means their own run.
+    """
+    if name.startswith((".", "/", "~")) or name.count("/") > 1 or "\\" in name:
+        return True
+    return "/" in name and Path(name.split("/", 1)[0]).is_dir()
 
 
 def tokenizer_corpus(seed: int = 0) -> list[str]:
@@ -74,13 +88,16 @@ def tokenizer_corpus(seed: int = 0) -> list[str]:
     for row in rows:
         trace, _ = reasoning_trace(row["question"], rng.randint(0, 2), rng.random() < 0.3, rng)
         corpus.append(R1_ZERO.replace("{question}", row["question"]) + trace)
+        corpus.append(guess_trace(row["question"], 0.5, rng)[0])
     return corpus
 
 
 def build_tiny_model(preset_name: str, cache_dir: Path) -> Path:
     """Build (once) and return the directory of a randomly initialised tiny causal LM + tokenizer."""
     preset = TINY_PRESETS[preset_name]
-    recipe = {**asdict(preset), "tokenizer": TOKENIZER_VERSION}
+    corpus = tokenizer_corpus(preset.seed)
+    # Keyed by the corpus itself: a change to the task's traces or templates builds a new tokenizer.
+    recipe = {**asdict(preset), "corpus_sha1": hashlib.sha1("\n".join(corpus).encode()).hexdigest()}
     digest = hashlib.sha1(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:8]
     target = cache_dir / f"tiny-{preset_name}-{digest}"
     if (target / "config.json").is_file() and (target / "tokenizer.json").is_file():
@@ -101,7 +118,7 @@ def build_tiny_model(preset_name: str, cache_dir: Path) -> Path:
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False,
     )
-    tokenizer.train_from_iterator(tokenizer_corpus(preset.seed), trainer)
+    tokenizer.train_from_iterator(corpus, trainer)
     # Tags are ordinary (non-special) tokens: TRL decodes completions with skip_special_tokens.
     tokenizer.add_tokens([AddedToken(tag, special=False, normalized=False) for tag in TAG_TOKENS])
     fast = PreTrainedTokenizerFast(tokenizer_object=tokenizer, eos_token=EOS, pad_token=PAD, bos_token=None)

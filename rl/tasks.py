@@ -1,7 +1,8 @@
 """The shipped synthetic task: multi-step integer arithmetic with verifiable answers and R1-Zero traces.
 
-Traces vary in length for the same question (0-4 redundant double-check passes) and a share of them
-end wrong, so a model warm-started on them both overthinks and errs: the setting RL should fix.
+Three reasoning modes share one format: an answer-first guess (short, often wrong), a step-by-step
+derivation (longer, reliable) and a derivation followed by redundant re-checks (longest, no more
+reliable). A model warm-started on a mix of them has the behaviours RL should choose between.
 """
 
 from __future__ import annotations
@@ -85,6 +86,18 @@ def parse_question(question: str) -> tuple[list[int], list[str]]:
     return [int(t) for t in tokens[0::2]], tokens[1::2]
 
 
+def closing(answer: str) -> str:
+    return f" So the answer is {answer} . </think> <answer> {answer} </answer>"
+
+
+def guess_trace(question: str, accuracy: float, rng: random.Random) -> tuple[str, str]:
+    """An answer-first trace with no steps: right with probability `accuracy`, else off by 1-3."""
+    numbers, operators = parse_question(question)
+    exact = solution_steps(numbers, operators)[-1][3]
+    answer = exact if rng.random() < accuracy else exact + rng.choice((-3, -2, -1, 1, 2, 3))
+    return closing(str(answer)), str(answer)
+
+
 def reasoning_trace(question: str, double_checks: int, wrong: bool, rng: random.Random) -> tuple[str, str]:
     """(completion text after the prompt's `<think>`, its final answer). `wrong` slips one step."""
     numbers, operators = parse_question(question)
@@ -95,5 +108,5 @@ def reasoning_trace(question: str, double_checks: int, wrong: bool, rng: random.
     for _ in range(double_checks):
         body += " Let me double-check . " + " ".join(lines)
     answer = str(steps[-1][3])
-    return f" {body} So the answer is {answer} . </think> <answer> {answer} </answer>", answer
+    return f" {body}" + closing(answer), answer
 

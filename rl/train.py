@@ -11,20 +11,17 @@ import shutil
 import warnings
 from pathlib import Path
 
-from rl.callbacks import MetricsJsonl, RewardState, load_reward_state, save_reward_state
+from rl.callbacks import CheckpointState, MetricsJsonl
+from rl.checkpoints import checkpoint_step, checkpoints, finished_step, latest_complete_checkpoint, mark_finished
 from rl.config import RunConfig, dump, trainer_args
-from rl.errors import ConfigError
+from rl.errors import ConfigError, UserError
 
 logger = logging.getLogger("rl.train")
 
 
 def last_checkpoint(output_dir: Path) -> Path | None:
-    from transformers.trainer_utils import get_last_checkpoint
-
-    if not output_dir.is_dir():
-        return None
-    found = get_last_checkpoint(str(output_dir))
-    return Path(found) if found else None
+    """The newest complete checkpoint of a run (incomplete ones are skipped and moved aside)."""
+    return latest_complete_checkpoint(output_dir)
 
 
 def describe_distributed_setup(trainer) -> str:
@@ -41,53 +38,80 @@ def describe_distributed_setup(trainer) -> str:
     )
 
 
-def train(config: RunConfig, resume: bool = False, overwrite: bool = False) -> Path:
-    """Run one experiment; returns the output directory (model, checkpoints, metrics.jsonl)."""
-    from trl import GRPOTrainer, RLOOTrainer
+def apply_log_level(level: str) -> None:
+    """`logging.log_level` for this project's loggers and for transformers/TRL's own."""
+    import transformers
 
+    numeric = getattr(logging, level.upper())
+    for name in ("rl", "rewards"):
+        logging.getLogger(name).setLevel(numeric)
+    transformers.logging.set_verbosity(numeric)
+
+
+class AlreadyFinished(UserError):
+    """`--resume` of a run that already reached its last step: nothing to do (exit 0, not an error)."""
+
+
+def train(config: RunConfig, resume: bool = False, overwrite: bool = False) -> Path:
+    """Run one experiment; returns the output directory (model, checkpoints, metrics.jsonl).
+
+    Everything a user can get wrong is checked before the model loads: the trainer arguments with
+    this launch's world size (TRL's own validation), the data, the reward stack.
+    """
     import rewards
+    from rl.algorithms import algorithm_spec
     from rl.data import load_rows
     from rl.models import model_init_kwargs, peft_config, resolve_model
 
+    apply_log_level(config.logging.log_level)
+    if resume and overwrite:
+        raise ConfigError("--resume and --overwrite contradict each other: pick one")
     output_dir = config.output_dir
-    checkpoint = last_checkpoint(output_dir)
-    if checkpoint is not None and not resume:
-        if not overwrite:
-            raise ConfigError(
-                f"trainer.output_dir {output_dir} already has {checkpoint.name}; "
-                "pass --resume to continue it or --overwrite to start again"
-            )
-        shutil.rmtree(output_dir)
-        checkpoint = None
-    if resume and checkpoint is None:
-        logger.info("--resume: no checkpoint in %s yet, starting from step 0", output_dir)
+    max_steps = int(config.trainer.get("max_steps", -1))
+    checkpoint = None
+    if overwrite:
+        if output_dir.exists():
+            shutil.rmtree(output_dir)
+    elif resume:
+        done_at = finished_step(output_dir)
+        if done_at is not None and (max_steps < 0 or done_at >= max_steps):
+            raise AlreadyFinished(f"{output_dir}: already finished at step {done_at}; nothing to resume")
+        checkpoint = latest_complete_checkpoint(output_dir)
+        if checkpoint is None:
+            logger.info("--resume: no complete checkpoint in %s yet, starting from step 0", output_dir)
+        elif max_steps > 0 and checkpoint_step(checkpoint) >= max_steps:
+            raise AlreadyFinished(f"{output_dir}: already finished at step {checkpoint_step(checkpoint)} ({checkpoint.name})")
+    elif checkpoints(output_dir) or finished_step(output_dir) is not None:
+        raise ConfigError(
+            f"trainer.output_dir {output_dir} already holds a run; pass --resume to continue it or --overwrite to start again"
+        )
 
-    model_path = resolve_model(config.model)
-    dataset = load_rows(config.data, config.prompt)
-    reward_funcs, reward_weights = rewards.build(config.rewards)
+    algorithm = algorithm_spec(config.algorithm)
+    reward_funcs, reward_weights = rewards.build(config.rewards, warn=False)  # the config check warned already
     fields = dict(config.trainer)
     fields["model_init_kwargs"] = {**model_init_kwargs(config.model), **fields.get("model_init_kwargs", {})}
-    args = trainer_args(config.algorithm, fields, reward_weights)
-    trainer_class = GRPOTrainer if config.algorithm == "grpo" else RLOOTrainer
+    try:
+        args = trainer_args(config.algorithm, fields, reward_weights)  # with this launch's world size
+    except (ValueError, TypeError) as error:
+        raise ConfigError(f"trainer: {str(error).splitlines()[0]}") from None
+    model_path = resolve_model(config.model)
+    dataset = load_rows(
+        config.data, config.prompt, tokenizer_path=model_path, max_completion_tokens=config.trainer.get("max_completion_length", args.max_completion_length)
+    )
 
-    resume_step = None
+    resume_step = checkpoint_step(checkpoint) if checkpoint is not None else None
     if checkpoint is not None:
-        restored = load_reward_state(reward_funcs, checkpoint)
-        resume_step = int(checkpoint.name.split("-")[-1])
-        logger.info("resuming from %s (step %d); reward state restored: %s", checkpoint, resume_step, restored or "none")
-
+        logger.info("resuming from %s (step %d)", checkpoint, resume_step)
+    checkpoint_state = CheckpointState(reward_funcs, resume_from=checkpoint)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=FutureWarning)
-        trainer = trainer_class(
+        trainer = algorithm.trainer_class()(
             model=model_path,
             reward_funcs=reward_funcs,
             args=args,
             train_dataset=dataset,
             peft_config=peft_config(config.model),
-            callbacks=[
-                MetricsJsonl(output_dir / config.logging.metrics_file, resume_step=resume_step),
-                RewardState(reward_funcs),
-            ],
+            callbacks=[MetricsJsonl(output_dir / config.logging.metrics_file, resume_step=resume_step), checkpoint_state],
         )
     logger.info(describe_distributed_setup(trainer))
     if trainer.accelerator.is_main_process:
@@ -96,7 +120,6 @@ def train(config: RunConfig, resume: bool = False, overwrite: bool = False) -> P
     trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
     trainer.save_model(str(output_dir))
     if trainer.accelerator.is_main_process:
-        stateful = {f.__name__: f for f in reward_funcs if hasattr(f, "state_dict")}
-        if stateful:
-            save_reward_state(stateful, output_dir)
+        checkpoint_state.save_final(output_dir)
+        mark_finished(output_dir, trainer.state.global_step, max_steps)
     return output_dir

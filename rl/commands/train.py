@@ -21,9 +21,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from rl.config import load_config
-    from rl.train import train
+    from rl.train import AlreadyFinished, train
 
     config = load_config(args.config, args.overrides)
-    output_dir = train(config, resume=args.resume, overwrite=args.overwrite)
+    try:
+        output_dir = train(config, resume=args.resume, overwrite=args.overwrite)
+    except AlreadyFinished as finished:
+        print(finished)
+        return 0
     print(f"done: {output_dir}")
     return 0

@@ -6,6 +6,7 @@ so a second `python -m rl demo` reuses it; an interrupted RL run resumes from it
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import time
@@ -13,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from rl.demo.sft import TraceMix
 from rl.errors import UserError
 
 logger = logging.getLogger("rl.demo")
@@ -27,9 +29,10 @@ class DemoSettings:
     out_dir: Path = Path("runs/demo")
     seed: int = 0
     config_dir: Path = CONFIG_DIR
-    sft_steps: int = 400  # warm-start steps (batch 32) on the overthinking traces
+    sft_steps: int = 1000  # warm-start steps (batch 32) on the mixed-mode traces
     sft_batch_size: int = 32
     traces_per_question: int = 4
+    trace_mix: TraceMix = field(default_factory=TraceMix)
     eval_samples: int = 4  # K for the sampled eval (pass@K, maj@K)
     eval_limit: int | None = None  # held-out questions (None: the whole test split)
     overrides: list[str] = field(default_factory=list)  # `--set` for both RL runs (e.g. trainer.max_steps=30)
@@ -47,7 +50,7 @@ class DemoSettings:
     def fingerprint(self) -> dict:
         """What a finished stage must have been made with to be reused."""
         return {"seed": self.seed, "sft_steps": self.sft_steps, "traces_per_question": self.traces_per_question,
-                "overrides": list(self.overrides)}  # fmt: skip
+                "trace_mix": asdict(self.trace_mix), "overrides": list(self.overrides)}  # fmt: skip
 
 
 class Stages:
@@ -94,6 +97,16 @@ def run_config(settings: DemoSettings, run: str, model_path: str | None = None):
     return load_config(settings.config_dir / f"{run}.yaml", overrides)
 
 
+def train_or_finished(config) -> Path:
+    """Train (resuming an interrupted run); a run that finished before its stage marker was written counts as done."""
+    from rl.train import AlreadyFinished, train
+
+    try:
+        return train(config, resume=True)
+    except AlreadyFinished:
+        return config.output_dir
+
+
 def dump_section(config, section: str) -> object:
     return config.model_dump(mode="json")[section]
 
@@ -103,10 +116,9 @@ def run_demo(settings: DemoSettings) -> dict:
     from rl.config import dump
     from rl.data import load_rows
     from rl.demo.report import write_report
-    from rl.demo.sft import TraceMix, sft_rows, warm_start
+    from rl.demo.sft import sft_rows, warm_start
     from rl.evaluate import EvalSettings, evaluate
     from rl.models import resolve_model
-    from rl.train import train
 
     out = settings.out_dir
     out.mkdir(parents=True, exist_ok=True)
@@ -115,7 +127,8 @@ def run_demo(settings: DemoSettings) -> dict:
 
     def sft() -> dict:
         questions = load_rows(base.data, base.prompt, split="train")
-        rows = sft_rows(list(questions), TraceMix(traces_per_question=settings.traces_per_question), settings.seed)
+        mix = dataclasses.replace(settings.trace_mix, traces_per_question=settings.traces_per_question)
+        rows = sft_rows(list(questions), mix, settings.seed)
         model = warm_start(resolve_model(base.model), rows, out / "sft", settings.sft_steps, settings.seed, settings.sft_batch_size)
         return {"model": str(model), "traces": len(rows)}
 
@@ -123,7 +136,7 @@ def run_demo(settings: DemoSettings) -> dict:
     sft_model = stages.run("sft", sft, sft_inputs)["model"]
     configs = {run: run_config(settings, run, sft_model) for run in RUNS}
     for run, config in configs.items():
-        stages.run(f"rl-{run}", lambda config=config: {"model": str(train(config, resume=True))}, dump(config))
+        stages.run(f"rl-{run}", lambda config=config: {"model": str(train_or_finished(config))}, dump(config))
 
     greedy = EvalSettings(samples=1, greedy=True, limit=settings.eval_limit)
     # Sampled at the temperature the RL runs sampled at, so pass@1 is the policy the runs trained.

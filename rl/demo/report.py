@@ -8,9 +8,38 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from rl.plot import plot_runs
+from rl.plot import plot_runs, read_metrics
+
+EDGE_STEPS = 10  # "first/last 10 training steps" of the length-growth check
 
 RUN_LABELS = {"sft": "SFT warm start", "r1_zero": "R1-Zero (correctness + format)", "dont_overthink": "don't overthink (+ length)"}
+
+
+def reasoning_mode(completion: str) -> str:
+    """Which of the warm start's modes a completion follows: guess, derive, recheck (or other)."""
+    reasoning = completion.split("</think>")[0]
+    if "double-check" in reasoning:
+        return "recheck"
+    if " = " in reasoning:
+        return "derive"
+    return "guess" if "the answer is" in reasoning else "other"
+
+
+def mode_shares(samples_file: Path) -> dict[str, float]:
+    """Share of each reasoning mode among the samples of one eval (what RL changed, read at a glance)."""
+    modes = [reasoning_mode(json.loads(line)["completion"]) for line in samples_file.read_text().splitlines() if line.strip()]
+    return {mode: round(modes.count(mode) / len(modes), 3) for mode in ("guess", "derive", "recheck", "other")} if modes else {}
+
+
+def training_lengths(run_dir: Path, edge: int = EDGE_STEPS) -> dict:
+    """Mean sampled completion tokens over the first and the last `edge` training steps of an RL run."""
+    lengths = [row["completions/mean_length"] for row in read_metrics(run_dir) if row.get("completions/mean_length") is not None]
+    if not lengths:
+        return {}
+    return {
+        f"first_{edge}_steps_mean_tokens": round(sum(lengths[:edge]) / len(lengths[:edge]), 2),
+        f"last_{edge}_steps_mean_tokens": round(sum(lengths[-edge:]) / len(lengths[-edge:]), 2),
+    }
 
 
 def run_entry(eval_dir: Path, wall_seconds: dict[str, float], name: str) -> dict:
@@ -27,6 +56,7 @@ def run_entry(eval_dir: Path, wall_seconds: dict[str, float], name: str) -> dict
         "format_rate": greedy["format_rate"],
         "questions": greedy["questions"],
         "sampled": {key: sampled[key] for key in ("pass@1", f"pass@{k}", f"maj@{k}", "mean_tokens", "format_rate")},
+        "greedy_modes": mode_shares(eval_dir / "greedy" / "samples.jsonl"),
         "wall_seconds": {"train": wall_seconds.get(train_stage), "eval": wall_seconds.get(f"eval-{name}")},
     }
 
@@ -34,8 +64,11 @@ def run_entry(eval_dir: Path, wall_seconds: dict[str, float], name: str) -> dict
 def comparisons(runs: dict) -> dict:
     """The demo's claims as numbers: RL gain over SFT, and what the length penalty costs and saves."""
     sft, r1, short = runs["sft"], runs["r1_zero"], runs["dont_overthink"]
+    first, last = f"first_{EDGE_STEPS}_steps_mean_tokens", f"last_{EDGE_STEPS}_steps_mean_tokens"
+    r1_train = r1.get("training", {})
     return {
         "rl_gain_points": round(100 * (r1["accuracy"] - sft["accuracy"]), 2),
+        "r1_zero_training_length_growth": round(r1_train[last] / r1_train[first], 3) if r1_train.get(first) else None,
         "length_ratio_dont_overthink_vs_r1_zero": round(short["mean_tokens"] / r1["mean_tokens"], 3) if r1["mean_tokens"] else None,
         "accuracy_change_points_dont_overthink_vs_r1_zero": round(100 * (short["accuracy"] - r1["accuracy"]), 2),
     }
@@ -66,9 +99,21 @@ def markdown(report: dict) -> str:
     lines += [
         "",
         f"- RL gain (R1-Zero vs SFT, greedy accuracy): {checks['rl_gain_points']:+.1f} points",
+        f"- R1-Zero training length (sampled, mean tokens): first {EDGE_STEPS} steps "
+        f"{runs['r1_zero']['training'].get(f'first_{EDGE_STEPS}_steps_mean_tokens')}, last {EDGE_STEPS} steps "
+        f"{runs['r1_zero']['training'].get(f'last_{EDGE_STEPS}_steps_mean_tokens')} (x{checks['r1_zero_training_length_growth']})",
         f"- Length, don't overthink / R1-Zero (greedy mean tokens): {checks['length_ratio_dont_overthink_vs_r1_zero']}",
         f"- Accuracy, don't overthink vs R1-Zero: {checks['accuracy_change_points_dont_overthink_vs_r1_zero']:+.1f} points",
         f"- Total wall time: {report['total_wall_seconds']:.0f} s",
+        "",
+        "Reasoning modes of the greedy held-out answers (guess: answer first; derive: steps; recheck: steps + re-checks):",
+        "",
+        "| run | guess | derive | recheck | other |",
+        "|---|---|---|---|---|",
+        *(
+            f"| {RUN_LABELS.get(name, name)} | " + " | ".join(f"{run['greedy_modes'].get(m, 0):.2f}" for m in ("guess", "derive", "recheck", "other")) + " |"
+            for name, run in runs.items()
+        ),
         "",
         "![curves](curves.png)",
         "",
@@ -80,6 +125,9 @@ def write_report(settings, wall_seconds: dict[str, float]) -> dict:
     """Write report.json, report.md and curves.png into the demo directory; returns the report."""
     out = Path(settings.out_dir)
     runs = {name: run_entry(out / "eval" / name, wall_seconds, name) for name in RUN_LABELS}
+    for name in runs:
+        if name != "sft":
+            runs[name]["training"] = training_lengths(out / name)
     report = {
         "seed": settings.seed,
         "runs": runs,

@@ -1,4 +1,4 @@
-"""Warm start: teach the tiny model the R1-Zero format (and to overthink and err) with TRL's SFTTrainer.
+"""Warm start: teach the tiny model the R1-Zero format and three reasoning modes with TRL's SFTTrainer.
 
 This stands in for pretraining: R1-Zero starts RL from a base model that already reasons a little.
 """
@@ -10,28 +10,55 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rl.prompts import R1_ZERO
-from rl.tasks import reasoning_trace
+from rl.tasks import guess_trace, reasoning_trace
 
 
 @dataclass
 class TraceMix:
-    """How the warm-start traces vary: redundant double-check passes and a share of slips."""
+    """The warm start's reasoning modes and their shares (they must sum to 1).
 
-    max_double_checks: int = 4  # each trace gets 0..max of them, uniformly
-    wrong_share: float = 0.2  # traces whose arithmetic slips once (wrong final answer)
+    `guess`: the answer first, no steps, right `guess_accuracy` of the time. `derive`: the steps, then
+    the answer. `recheck`: the steps, then 1..`max_rechecks` redundant "Let me double-check" passes.
+    Derivations are made the minority of their own kind on purpose: correctness alone rewards any
+    derivation over a guess, so R1-Zero keeps the warm start's preference for re-checking (reasoning
+    grows), and only a length reward moves the policy to the plain derivation.
+    """
+
+    guess_share: float = 0.5
+    derive_share: float = 0.15
+    recheck_share: float = 0.35
+    guess_accuracy: float = 0.2
+    min_rechecks: int = 2
+    max_rechecks: int = 3
+    wrong_share: float = 0.0  # derivations whose arithmetic slips once (wrong final answer)
     traces_per_question: int = 4
+
+    def __post_init__(self) -> None:
+        shares = (self.guess_share, self.derive_share, self.recheck_share)
+        if min(shares) < 0 or abs(sum(shares) - 1.0) > 1e-9:
+            raise ValueError(f"mode shares must be >= 0 and sum to 1, got {shares}")
+        if not 1 <= self.min_rechecks <= self.max_rechecks:
+            raise ValueError(f"need 1 <= min_rechecks <= max_rechecks, got {self.min_rechecks}, {self.max_rechecks}")
+
+    def trace(self, question: str, rng: random.Random) -> tuple[str, str, str]:
+        """(mode, completion text after the prompt's `<think>`, final answer) of one sampled trace."""
+        draw = rng.random()
+        if draw < self.guess_share:
+            return ("guess", *guess_trace(question, self.guess_accuracy, rng))
+        wrong = rng.random() < self.wrong_share
+        if draw < self.guess_share + self.derive_share:
+            return ("derive", *reasoning_trace(question, 0, wrong, rng))
+        return ("recheck", *reasoning_trace(question, rng.randint(self.min_rechecks, self.max_rechecks), wrong, rng))
 
 
 def sft_rows(questions: list[dict], mix: TraceMix, seed: int) -> list[dict]:
-    """Prompt-completion rows (TRL's format; loss on the completion only)."""
+    """Prompt-completion rows (TRL's format; loss on the completion only), each tagged with its mode."""
     rng = random.Random(seed)
     rows = []
     for question in questions:
         for _ in range(mix.traces_per_question):
-            completion, _ = reasoning_trace(
-                question["question"], rng.randint(0, mix.max_double_checks), rng.random() < mix.wrong_share, rng
-            )
-            rows.append({"prompt": R1_ZERO.replace("{question}", question["question"]), "completion": completion})
+            mode, completion, _ = mix.trace(question["question"], rng)
+            rows.append({"prompt": R1_ZERO.replace("{question}", question["question"]), "completion": completion, "mode": mode})
     rng.shuffle(rows)
     return rows
 
@@ -43,6 +70,7 @@ def warm_start(model_path: str, rows: list[dict], output_dir: Path, max_steps: i
     from datasets import Dataset
     from trl import SFTConfig, SFTTrainer
 
+    from rl.callbacks import CheckpointState
     from rl.train import last_checkpoint
 
     args = SFTConfig(
@@ -64,7 +92,7 @@ def warm_start(model_path: str, rows: list[dict], output_dir: Path, max_steps: i
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)
-        trainer = SFTTrainer(model=model_path, args=args, train_dataset=Dataset.from_list(rows))
+        trainer = SFTTrainer(model=model_path, args=args, callbacks=[CheckpointState([])], train_dataset=Dataset.from_list([{key: row[key] for key in ("prompt", "completion")} for row in rows]))
     checkpoint = last_checkpoint(output_dir)
     trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
     final = output_dir / "model"

@@ -28,10 +28,10 @@ BASE = {"model": {"name_or_path": "tiny:test"}, "rewards": {"correctness": {"wei
         ({"data": {"sorce": "x.jsonl"}}, "unknown key data.sorce; did you mean 'source'?"),
         ({"model": {"lora": {"rank": 8}}}, "unknown key model.lora.rank"),
         ({"data": {"limit": "many"}}, "data.limit: Input should be a valid integer"),
-        ({"algorithm": "ppo"}, "algorithm: Input should be 'grpo' or 'rloo'"),
+        ({"algorithm": "ppo"}, "algorithm: unknown algorithm 'ppo'"),
         ({"trainer": {"learning_rat": 1e-5}}, "unknown key trainer.learning_rat; did you mean 'learning_rate'?"),
         ({"trainer": {"num_generations": 1}}, "trainer: GRPO requires at least 2 generations per prompt"),
-        ({"prompt": {"template": "no placeholder"}}, "prompt.template: Value error, unknown template"),
+        ({"prompt": {"template": "no placeholder"}}, "prompt.template: unknown template"),
         ({"rewards": {"length": {"refrence": "group"}}}, "rewards.length.refrence: unknown parameter; did you mean 'reference'?"),
     ],
 )
