@@ -49,14 +49,17 @@ def test_two_process_deepspeed_zero2_on_cpu(tmp_path):
     assert "world_size=2 deepspeed=ZeRO-2" in result.stderr
 
 
-def test_submit_through_submitits_local_executor(tmp_path):
+def test_submit_through_submitits_local_executor_and_resubmitting_a_finished_run_trains_nothing(tmp_path):
     run = tmp_path / "run"
-    result = subprocess.run(
-        [sys.executable, "-m", "rl", "submit", "--cluster", "local", "--gpus-per-node", "0", "--config", str(SMOKE),
-         "--set", f"trainer.output_dir={run}", "--set", f"model.cache_dir={tmp_path / 'cache'}", "--set", "trainer.max_steps=1"],
-        capture_output=True, text=True, cwd=ROOT, timeout=300,
-    )  # fmt: skip
+    command = [sys.executable, "-m", "rl", "submit", "--cluster", "local", "--gpus-per-node", "0", "--config", str(SMOKE),
+               "--set", f"trainer.output_dir={run}", "--set", f"model.cache_dir={tmp_path / 'cache'}", "--set", "trainer.max_steps=1"]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
+    again = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert again.returncode == 0, again.stdout[-2000:] + again.stderr[-3000:]
+    assert not (run / "checkpoint-2").exists()
+    logs = "".join(path.read_text() for path in (run / "submit").glob("*/*_log.out"))
+    assert "already finished at step 1" in logs
     record = json.loads((run / "submit.json").read_text())
     assert record["cluster"] == "local" and record["job_id"]
     assert (run / "checkpoint-1").is_dir() and (run / "metrics.jsonl").is_file()
