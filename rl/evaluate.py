@@ -122,12 +122,54 @@ def majority_correct(question_samples: list[dict]) -> bool:
     return vote is not None and rewards.answers_match(vote, question_samples[0]["gold"])
 
 
-def evaluate(config: RunConfig, model: str, settings: EvalSettings, out_dir: Path) -> dict:
-    """Generate, grade and summarise; returns the summary (also written to `out_dir/summary.json`)."""
+def grading_stack(reward_spec: dict) -> dict:
+    """The training config's reward components that grade a sample on its own (no state, no group).
+
+    `format` and `language` are added with their defaults when the config does not use them, so
+    every eval reports them; built by `rewards.components`, so the answer-checking options
+    (fallback, time bound) are the training run's.
+    """
     import rewards
-    from rewards.extract import reasoning_section
-    from rewards.format import format_score
-    from rewards.language import dominant_script, script_share
+
+    spec = {"correctness": {}, "format": {}, "language": {}, **{k: v for k, v in reward_spec.items() if k in ("correctness", "format", "language")}}
+    functions, _ = rewards.components({name: {k: v for k, v in (settings or {}).items() if k != "weight"} for name, settings in spec.items()})
+    return {function.__name__: function for function in functions}
+
+
+def grade_samples(reward_spec: dict, rows: list[dict], generations: list[list[tuple[str, int]]]) -> list[list[dict]]:
+    """Grade every sample through the training reward stack's own analysis; per question, its samples."""
+    stack = grading_stack(reward_spec)
+    prompts, completions, completion_ids, columns = [], [], [], {"answer": [], "id": [], "question": []}
+    for row, outputs in zip(rows, generations):
+        for completion, tokens in outputs:
+            prompts.append(row["prompt"])
+            completions.append(completion)
+            completion_ids.append([0] * tokens)  # only the count is read
+            for key in columns:
+                columns[key].append(row[key])
+    answer_column = stack["correctness"].analyzer.options.answer_column
+    columns[answer_column] = columns["answer"]
+    if not completions:
+        return [[] for _ in rows]
+    scores = {name: function(prompts, completions, completion_ids, **columns) for name, function in stack.items()}
+    analysis = stack["correctness"].analyzer.analyse(prompts, completions, completion_ids, **columns)
+    per_question, index = [], 0
+    for row, outputs in zip(rows, generations):
+        graded = []
+        for sample_index, (completion, tokens) in enumerate(outputs):
+            graded.append({
+                "id": row["id"], "sample": sample_index, "question": row["question"], "gold": row["answer"],
+                "completion": completion, "answer": analysis.answers[index], "correct": bool(analysis.correct[index]),
+                "tokens": tokens, "format": scores["format"][index] == 1.0, "format_score": scores["format"][index],
+                "language_share": scores["language"][index],
+            })  # fmt: skip
+            index += 1
+        per_question.append(graded)
+    return per_question
+
+
+def evaluate(config: RunConfig, model: str, settings: EvalSettings, out_dir: Path) -> dict:
+    """Generate, grade (as training does) and summarise; returns the summary (also in `out_dir/summary.json`)."""
     from rl.data import load_rows
     from rl.eval_metrics import accuracy_by_length_quintile, mean, pass_at_k
     from rl.models import resolve_model
@@ -142,25 +184,8 @@ def evaluate(config: RunConfig, model: str, settings: EvalSettings, out_dir: Pat
     max_new_tokens = settings.max_new_tokens or int(config.trainer.get("max_completion_length", 512))
     generate = generate_vllm if use_vllm() else generate_hf
     generations = generate(model_path, list(rows["prompt"]), settings, max_new_tokens)
-
-    fallback = (config.rewards.get("correctness") or {}).get("fallback")
-    samples, per_question = [], []
-    for row, outputs in zip(rows, generations):
-        prompt_text = row["prompt"] if isinstance(row["prompt"], str) else ""
-        graded = []
-        for index, (completion, tokens) in enumerate(outputs):
-            text = "<think>" + completion if prompt_text.rstrip().endswith("<think>") else completion
-            answer = rewards.extract_answer(text, fallback=fallback)
-            correct = answer is not None and rewards.answers_match(answer, row["answer"])
-            share = script_share(reasoning_section(text), dominant_script(row["question"]) or "Latin")
-            sample = {
-                "id": row["id"], "sample": index, "question": row["question"], "gold": row["answer"],
-                "completion": completion, "answer": answer, "correct": bool(correct), "tokens": tokens,
-                "format": format_score(text) == 1.0, "language_share": 1.0 if share is None else share,
-            }  # fmt: skip
-            samples.append(sample)
-            graded.append(sample)
-        per_question.append(graded)
+    per_question = grade_samples(config.rewards, list(rows), generations)
+    samples = [sample for graded in per_question for sample in graded]
 
     k = settings.samples
     correct_flags = [s["correct"] for s in samples]
