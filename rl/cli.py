@@ -1,7 +1,9 @@
-"""`python -m rl <command>`: each command is one module in `rl/commands/` with `add_arguments` and `run`.
+"""Train reasoning models with RL and length-aware rewards (TRL GRPO/RLOO); evaluate, plot, submit to SLURM.
 
-Adding a command is adding a file there; user errors print one line and exit with code 2.
+(For contributors: each command is one module in `rl/commands/` with `add_arguments` and `run`;
+user errors print one line and exit with code 2.)
 """
+
 
 from __future__ import annotations
 
@@ -16,6 +18,14 @@ import rl.commands
 from rl.errors import UserError
 
 EXIT_USER_ERROR = 2
+EPILOG = """\
+quick start:
+  python -m rl demo                                  the CPU demo (R1-Zero vs "don't overthink"), ~15 min
+  python -m rl train --config r1_zero                train with a shipped preset (or a path to your YAML)
+  python -m rl eval --config r1_zero --model runs/r1_zero --samples 4
+  python -m rl plot runs/r1_zero                     length and accuracy curves from metrics.jsonl
+presets: r1_zero, dont_overthink, demo/smoke, ... (see the README's quick start and configs/)
+"""
 
 
 def command_modules() -> dict:
@@ -24,7 +34,9 @@ def command_modules() -> dict:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m rl", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m rl", description=__doc__.splitlines()[0], epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, module in command_modules().items():
         summary = (module.__doc__ or name).strip().splitlines()[0]

@@ -39,7 +39,7 @@ class LoraSettings(Section):
 
 class ModelSettings(Section):
     name_or_path: str = Field("tiny:demo", description="hub id, local path, or tiny:<preset> (built locally)")
-    cache_dir: str = Field(".cache/lengthrl", description="where tiny: models are built and kept")
+    cache_dir: str | None = Field(None, description="where tiny: models are built and kept; default $LENGTHRL_CACHE, else $XDG_CACHE_HOME/lengthrl or ~/.cache/lengthrl")
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
     attn_implementation: str | None = Field(None, description="e.g. flash_attention_2 on GPUs")
     trust_remote_code: bool = False
@@ -216,6 +216,9 @@ def apply_override(data: dict, assignment: str) -> None:
 
 def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> RunConfig:
     """Read, merge, override and validate a config; raises `ConfigError` naming the bad key."""
+    from rl.presets_lookup import config_file
+
+    path = config_file(path)
     data = read_yaml(path)
     for assignment in overrides:
         apply_override(data, assignment)

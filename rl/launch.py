@@ -18,9 +18,9 @@ from pathlib import Path
 
 from rl.config import RunConfig
 from rl.errors import LaunchError
+from rl.presets_lookup import accelerate_file
 
 ROOT = Path(__file__).resolve().parents[1]
-ACCELERATE_DIR = ROOT / "launch" / "accelerate"
 MAIN_HOST, VLLM_HOST = "{main_host}", "{vllm_host}"  # filled in on the nodes, from the SLURM allocation
 VLLM_PORT = 8000
 
@@ -96,14 +96,6 @@ def minutes(time: str) -> int:
         hours, mins, secs = ([0] * (3 - len(parts)) + parts) if len(parts) == 3 else (parts[0], parts[1], 0)
         total = hours * 60 + mins + (1 if secs else 0)
     return total + days_count * 24 * 60
-
-
-def accelerate_file(name: str) -> Path:
-    path = ACCELERATE_DIR / f"{name}.yaml" if "/" not in name and not name.endswith(".yaml") else Path(name)
-    if not path.is_file():
-        presets = ", ".join(sorted(p.stem for p in ACCELERATE_DIR.glob("*.yaml")))
-        raise LaunchError(f"--accelerate {name}: accelerate config not found at {path} (presets: {presets})")
-    return path
 
 
 def check_batch_geometry(trainer: dict, train_processes: int, algorithm: str = "grpo") -> None:
@@ -247,7 +239,7 @@ def submit(plan: LaunchPlan, name: str = "lengthrl"):
     try:
         import submitit
     except ImportError:
-        raise LaunchError("rl submit needs submitit: pip install -e .[slurm]") from None
+        raise LaunchError('rl submit needs submitit: pip install "lengthrl[slurm]" (in a checkout: pip install -e ".[slurm]")') from None
 
     request = plan.request
     log_dir = plan.run_dir / "submit"

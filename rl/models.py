@@ -58,7 +58,10 @@ def resolve_model(settings: ModelSettings) -> str:
         # Under a multi-process launch rank 0 builds it (transformers only writes weights from rank 0)
         # while the others wait, then load the same files.
         with PartialState().main_process_first():
-            return str(build_tiny_model(preset_name, Path(settings.cache_dir)))
+            from rl.presets_lookup import default_cache_dir
+
+            cache_dir = Path(settings.cache_dir).expanduser() if settings.cache_dir else default_cache_dir()
+            return str(build_tiny_model(preset_name, cache_dir))
     path = Path(name).expanduser()
     if path.exists():
         if not (path / "config.json").is_file():
@@ -170,7 +173,7 @@ def peft_config(settings: ModelSettings):
     try:
         from peft import LoraConfig
     except ImportError:
-        raise ConfigError("model.lora needs peft: pip install -e .[peft]") from None
+        raise ConfigError('model.lora needs peft: pip install "lengthrl[peft]"') from None
     lora = settings.lora
     return LoraConfig(
         r=lora.r, lora_alpha=lora.alpha, lora_dropout=lora.dropout, target_modules=lora.target_modules, task_type="CAUSAL_LM"

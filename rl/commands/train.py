@@ -6,7 +6,7 @@ import argparse
 
 
 def add_config_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", required=True, help="experiment YAML (see configs/)")
+    parser.add_argument("--config", required=True, help="a YAML file, or a shipped preset by name: r1_zero, dont_overthink, demo/smoke, ...")
     parser.add_argument(
         "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
         help="override a config value, e.g. --set rewards.length.weight=0.3 (repeatable, YAML-typed)",

@@ -16,9 +16,9 @@ from pathlib import Path
 
 from rl.demo.sft import TraceMix
 from rl.errors import UserError
+from rl.presets_lookup import demo_config_dir
 
 logger = logging.getLogger("rl.demo")
-CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs" / "demo"
 RUNS = ("r1_zero", "dont_overthink")  # RL runs, one preset each in configs/demo/
 
 
@@ -28,7 +28,7 @@ class DemoSettings:
 
     out_dir: Path = Path("runs/demo")
     seed: int = 0
-    config_dir: Path = CONFIG_DIR
+    config_dir: Path = field(default_factory=demo_config_dir)
     sft_steps: int = 1000  # warm-start steps (batch 32) on the mixed-mode traces
     sft_batch_size: int = 32
     traces_per_question: int = 4
