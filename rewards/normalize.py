@@ -11,14 +11,17 @@ from fractions import Fraction
 from functools import lru_cache
 
 from latex2sympy2_extended.math_normalization import NormalizationConfig, normalize_latex
+from latex2sympy2_extended.math_normalization import units as LATEX2SYMPY_UNITS
 
 # latex2sympy2_extended's own clean-up (the one math-verify uses): unit words, `\sqrt3`, `\frac94`.
 _LATEX_FIXES = NormalizationConfig(basic_latex=True, units=True, malformed_operators=True, nits=False, boxed="none")
+_LATEX_FIXES_NO_UNITS = NormalizationConfig(basic_latex=True, units=False, malformed_operators=True, nits=False, boxed="none")
+_COMMAND_AT_END = re.compile(r"\\[A-Za-z]+\s*$")
 _MAX_LATEX_FIX_CHARS = 4000  # longer strings are rejected as answers anyway; spare them the regexes
 
 _REMOVE = (
     "\\left", "\\right", "\\!", "\\,", "\\;", "\\:", "\\displaystyle", "\\bigl", "\\bigr",
-    "\\Bigl", "\\Bigr", "\\big", "\\Big", "^{\\circ}", "^\\circ", "°", "\\circ", "\\$", "$",
+    "\\Bigl", "\\Bigr", "\\big", "\\Big", "\\$", "$",
     "\\(", "\\)", "\\[", "\\]", "{,}",
 )  # fmt: skip
 _REPLACE = {
@@ -41,6 +44,20 @@ _LATEX_FRACTION = re.compile(r"^([-+]?)\\frac\s*(?:\{\s*(\d+)\s*\}|(\d))\s*(?:\{
 _SCIENTIFIC = re.compile(r"^([-+]?\d+\.?\d*)\s*(?:\\times|\\cdot|\*|x)\s*10\s*\^\s*\{?\s*([-+]?\d+)\s*\}?$")
 _CHOICE = re.compile(r"^\(?([A-Ea-e])\)?[.:]?$|^\\text\{\(?([A-E])\)?\}$")
 _MAX_FAST_DIGITS = 400
+# Degrees: a trailing one is a unit (`30^\circ` answers `30`); inside an expression it is an angle
+# (`\cos(90^\circ - t)`), which latex2sympy converts to radians.
+_DEGREE = r"(?:\^\s*\{\s*\\circ\s*\}|\^\s*\\circ|\\circ|°|\\degree)"
+_TRAILING_DEGREE = re.compile(rf"^(.*?)\s*{_DEGREE}\s*$")
+# Units written as bare words after a number (`12 meters`, `3 m^2`, `12meters`, `7 dollars`):
+# latex2sympy2_extended's unit vocabulary (it only strips them inside `\text{}`) plus money and time.
+_UNIT_WORDS = sorted(
+    {u for u in LATEX2SYMPY_UNITS if u.isalpha() and (len(u) > 1 or u in "mgsl")}
+    | {"dollar", "cent", "euro", "metre", "gram", "second", "minute", "hour", "day", "week", "mile", "unit", "km", "kg", "cm"},
+    key=len, reverse=True,
+)  # fmt: skip
+_BARE_UNIT = re.compile(rf"^([-+]?[\d.,/]+)\s*(?:{'|'.join(_UNIT_WORDS)})(?:s|es)?(?:\s*\^\s*\{{?[23]\}}?)?$")
+_MIXED_NUMBER = re.compile(r"^([-+]?)(\d+)\s+(\d+)\s*/\s*(\d+)$")
+_BASE_SUBSCRIPT = re.compile(r"^([0-9A-Za-z]+)_\{?\s*(\d{1,2})\s*\}?$")
 
 
 @lru_cache(maxsize=8192)  # a group's 8-16 completions share one gold: normalise it once
@@ -57,17 +74,25 @@ def normalize(answer: str) -> str:
         text = text[len("\\boxed{") : -1]
     text = re.sub(r"(\d),\\!\s*(?=\d{3})", r"\1", text)  # 11,\!111: a thousands separator, not a list
     if len(text) <= _MAX_LATEX_FIX_CHARS:
-        text = normalize_latex(text, _LATEX_FIXES)
+        with_units_removed = normalize_latex(text, _LATEX_FIXES)
+        # Its unit words include single letters (`t`, `h`, `m`): `\sin t` must keep its argument.
+        text = normalize_latex(text, _LATEX_FIXES_NO_UNITS) if _COMMAND_AT_END.search(with_units_removed) else with_units_removed
     for token in _REMOVE:
         text = text.replace(token, "")
     for old, new in _REPLACE.items():
         text = text.replace(old, new)
     text = " ".join(text.split()).strip().rstrip(".").strip()
+    trailing_degree = _TRAILING_DEGREE.match(text)
+    if trailing_degree and trailing_degree.group(1):
+        text = trailing_degree.group(1)
     text = _LIST_WORDS.sub(", ", text)  # `6 and 8`, `(11,7) or (7,11)`, `-12;-11`: lists
     text = re.sub(r"\s*,(?:\s*,)+\s*", ", ", text).strip(", ")
-    unit = _UNIT_AFTER_NUMBER.match(text)
+    unit = _UNIT_AFTER_NUMBER.match(text) or _BARE_UNIT.match(text)
     if unit:
         text = unit.group(1)
+    base = _BASE_SUBSCRIPT.match(text)
+    if base:
+        text = f"{base.group(1)}_{{{base.group(2)}}}"  # `17_8` and `17_{8}` are one form
     whole_text = re.fullmatch(r"\\text\{([^{}]*)\}", text)
     if whole_text:
         text = whole_text.group(1).strip()
@@ -93,11 +118,31 @@ def split_percent(text: str) -> tuple[str, bool]:
 def parse_number(text: str) -> tuple[Fraction, bool] | None:
     """(exact value, is_float_literal) of a plain number, or None if `text` is not one.
 
-    Handles integers, decimals, `a/b`, `\\frac{a}{b}`, scientific notation. Exact Fractions keep
-    rationals exact; the flag lets the caller apply a float tolerance when a decimal is involved.
+    Handles integers, decimals, `a/b`, `\\frac{a}{b}`, mixed numbers (`2 3/4`), numbers in a base
+    (`17_{8}` = 15), scientific notation. Exact Fractions keep rationals exact; the flag lets the
+    caller apply a float tolerance when a decimal is involved.
+
+    >>> parse_number("2 3/4"), parse_number("-1 1/2"), parse_number("17_{8}")
+    ((Fraction(11, 4), False), (Fraction(-3, 2), False), (Fraction(15, 1), False))
     """
     if len(text) > _MAX_FAST_DIGITS:
         return None
+    mixed = _MIXED_NUMBER.match(text)
+    if mixed:
+        sign, whole, numerator, denominator = mixed.groups()
+        if int(denominator) == 0 or int(numerator) >= int(denominator):
+            return None  # `2 5/3` is not how anyone writes a mixed number
+        value = int(whole) + Fraction(int(numerator), int(denominator))
+        return (-value if sign == "-" else value), False
+    base = _BASE_SUBSCRIPT.match(text)
+    if base:
+        digits, radix = base.group(1), int(base.group(2))
+        if not 2 <= radix <= 36:
+            return None
+        try:
+            return Fraction(int(digits, radix)), False
+        except ValueError:
+            return None  # a digit the base does not have: not a number in that base
     if _NUMBER.match(text):
         return Fraction(text), ("." in text or "e" in text.lower())
     fraction = _SLASH_FRACTION.match(text)
@@ -122,13 +167,19 @@ def parse_number(text: str) -> tuple[Fraction, bool] | None:
     return None
 
 
-def numbers_equal(a: tuple[Fraction, bool], b: tuple[Fraction, bool], rel_tol: float = 1e-6) -> bool:
-    """Exact for two rationals, relative tolerance when either side was written as a decimal."""
+REL_TOL = 1e-6
+
+
+def numbers_equal(a: tuple[Fraction, bool], b: tuple[Fraction, bool], rel_tol: float = REL_TOL) -> bool:
+    """Exact for two rationals, relative tolerance when either side was written as a decimal.
+
+    The tolerance is relative at every scale (Fractions never underflow): `1/300!` and `1/302!`
+    differ, however close both are to zero.
+    """
     (value_a, float_a), (value_b, float_b) = a, b
     if not (float_a or float_b):
         return value_a == value_b
-    scale = max(abs(value_a), abs(value_b))
-    return abs(value_a - value_b) <= rel_tol * scale if scale else True
+    return abs(value_a - value_b) <= rel_tol * max(abs(value_a), abs(value_b))
 
 
 def choice_letter(text: str) -> str | None:

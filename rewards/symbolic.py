@@ -7,7 +7,6 @@ from the inputs is ever passed to `eval`, `sympify` or `parse_expr`.
 from __future__ import annotations
 
 import ast
-import cmath
 import random
 import re
 from fractions import Fraction
@@ -17,9 +16,10 @@ import sympy
 from latex2sympy2_extended import latex2sympy
 from sympy.core.relational import Relational
 
-from rewards.normalize import choice_letter, normalize, numbers_equal, parse_number, split_percent
+from rewards.normalize import REL_TOL, choice_letter, normalize, numbers_equal, parse_number, split_percent
 
-_REL_TOL = 1e-6
+_REL_TOL = REL_TOL
+_PRECISION = 40  # digits of the numeric comparison; sympy Floats have an unbounded exponent
 _MAX_CHARS = 1000
 _MAX_NESTING = 60
 _SPOT_CHECKS = 3
@@ -36,7 +36,9 @@ _FUNCTIONS = {
     "sqrt": sympy.sqrt, "exp": sympy.exp, "log": sympy.log, "ln": sympy.log, "sin": sympy.sin,
     "cos": sympy.cos, "tan": sympy.tan, "abs": sympy.Abs,
 }  # fmt: skip
-_CONSTANTS = {"pi": sympy.pi, "e": sympy.E, "oo": sympy.oo, "inf": sympy.oo, "infinity": sympy.oo}
+# `i` is the imaginary unit in an answer (`(1+i)^2` = `2i`), as in math-verify.
+_CONSTANTS = {"pi": sympy.pi, "e": sympy.E, "oo": sympy.oo, "inf": sympy.oo, "infinity": sympy.oo, "i": sympy.I}
+_IMAGINARY = sympy.Symbol("i")
 
 
 class Unparseable(ValueError):
@@ -99,9 +101,12 @@ def parse_expression(text: str) -> sympy.Basic:
         except (SyntaxError, Unparseable, TypeError, ValueError, RecursionError):
             pass  # plain-looking but not Python syntax (`2x`): latex2sympy reads implicit products
     try:
-        return latex2sympy(text)
+        value = latex2sympy(text, convert_degrees=True)  # a degree left in an expression is an angle
     except Exception as error:  # latex2sympy raises many kinds; all mean "cannot read this"
         raise Unparseable(str(error)[:200]) from None
+    if isinstance(value, sympy.Basic) and _IMAGINARY in value.free_symbols:
+        value = value.subs(_IMAGINARY, sympy.I)
+    return value
 
 
 def split_top_level(text: str, separator: str = ",") -> list[str]:
@@ -306,18 +311,31 @@ def values_equal(a: sympy.Basic, b: sympy.Basic, percent: tuple[Answer, Answer] 
         return True
     try:
         if a.is_number and b.is_number:
-            if a.is_infinite or b.is_infinite:
-                return bool(a == b)
-            x, y = complex(sympy.N(a, 30)), complex(sympy.N(b, 30))
-            if not (cmath.isfinite(x) and cmath.isfinite(y)):
-                return False  # overflowed evaluations (`(10^{100})!`) say nothing about equality
-            return abs(x - y) <= _REL_TOL * max(abs(x), abs(y), 1e-300)
+            return numbers_close(a, b)
         difference = sympy.simplify(a - b)
         if difference == 0:
             return True
         return _spot_check(a, b)
     except (TypeError, ValueError, AttributeError, ZeroDivisionError, RecursionError):
         return False
+
+
+def numbers_close(a: sympy.Basic, b: sympy.Basic, rel_tol: float = _REL_TOL) -> bool:
+    """Two constant values: exactly equal when both are rational, else within a relative tolerance.
+
+    Evaluated as sympy Floats, whose exponent does not overflow or underflow, so the tolerance stays
+    relative near zero (`1/300!` vs `1/302!` differ) and for huge values.
+    """
+    if a.is_infinite or b.is_infinite:
+        return bool(a == b)
+    if a.is_Rational and b.is_Rational:
+        return bool(a == b)
+    x, y = sympy.N(a, _PRECISION), sympy.N(b, _PRECISION)
+    if not (x.is_finite and y.is_finite) or x.has(sympy.nan) or y.has(sympy.nan):
+        return False
+    difference = sympy.N(sympy.Abs(x - y), _PRECISION)
+    scale = sympy.N(sympy.Max(sympy.Abs(x), sympy.Abs(y)), _PRECISION)
+    return bool(difference <= rel_tol * scale)
 
 
 def _numbers_equal(pred: tuple, gold: tuple) -> bool:
@@ -350,8 +368,11 @@ def _spot_check(a: sympy.Basic, b: sympy.Basic) -> bool:
     rng = random.Random(0)
     for _ in range(_SPOT_CHECKS):
         point = {symbol: sympy.Rational(rng.randint(11, 97), rng.randint(7, 13)) for symbol in symbols}
-        x, y = complex(sympy.N(a.subs(point))), complex(sympy.N(b.subs(point)))
-        if not (cmath.isfinite(x) and cmath.isfinite(y)) or abs(x - y) > 1e-6 * max(abs(x), abs(y), 1.0):
+        x, y = sympy.N(a.subs(point), _PRECISION), sympy.N(b.subs(point), _PRECISION)
+        if not (x.is_number and y.is_number and x.is_finite and y.is_finite):
+            return False
+        # Values at these points are O(1): an absolute floor absorbs evaluation noise around 0.
+        if sympy.Abs(x - y) > 1e-6 * sympy.Max(sympy.Abs(x), sympy.Abs(y), 1):
             return False
     return True
 
