@@ -14,7 +14,6 @@ import argparse
 import json
 import logging
 import random
-import re
 import statistics
 import sys
 import time
@@ -24,40 +23,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from latex2sympy2_extended.math_normalization import extract_boxed_content  # noqa: E402
 
 import rewards  # noqa: E402
 from rewards.equivalence import DEFAULT_TIMEOUT_S, clear_cache, warm_up  # noqa: E402
+from rewards.extract import final_answer  # noqa: E402
 
 DEFAULT_PAIRS = ROOT.parent / "shared" / "bench" / "answer_pairs.jsonl"
-_JUST_SEPARATORS = re.compile(r"[\s,;.:]*(?:(?:and|or|answer|final answer|is)[\s,;.:]*)*", re.IGNORECASE)
-_NUMBER_IN_PROSE = re.compile(r"-?\d[\d,]*(?:\.\d+)?(?:/\d+)?")
-_MATH_SPAN = re.compile(r"\$\$(.+?)\$\$|\$(.+?)\$|\\\((.+?)\\\)|\\\[(.+?)\\\]", re.DOTALL)
 
 
 def bare_answer(text: str) -> str:
-    r"""The raw string without its `\boxed{}`, `$...$`, `\(...\)` or `\[...\]` wrappers.
-
-    Several boxes or math spans (`\boxed{1} and \boxed{2}`, `$1$ and $2$`) are one answer listing them.
-    """
-    if "\\boxed" in text or "\\fbox" in text:
-        return extract_boxed_content(text, mode="all")  # every box, joined by commas
-    spans = [next(part for part in span if part) for span in _MATH_SPAN.findall(text)]
-    if spans:
-        between = _MATH_SPAN.sub(" ", text)
-        if _JUST_SEPARATORS.fullmatch(between):
-            return ", ".join(spans)
-        # Prose with formulas in it (a whole solution): its final answer, as a grader reads one.
-        tail = text[text.rfind(spans[-1]) + len(spans[-1]) :]
-        return _last_number(tail) or spans[-1]
-    if len(text.split()) > 4:
-        return _last_number(text) or text
-    return text
-
-
-def _last_number(text: str) -> str | None:
-    numbers = _NUMBER_IN_PROSE.findall(text)
-    return numbers[-1].rstrip(",") if numbers else None
+    """The answer a raw labelled string states, found by the library's own prose rules (`final_answer`)."""
+    return final_answer(text) or text
 
 
 def math_verify_check(gold: str, pred: str, options: dict | None = None) -> bool:

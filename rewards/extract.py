@@ -11,6 +11,17 @@ THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
 ANSWER_OPEN, ANSWER_CLOSE = "<answer>", "</answer>"
 _BOX = re.compile(r"\\(?:boxed|fbox)(?![a-zA-Z])")
 _LAST_NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?(?:/\d+)?")
+# Inline and display math; a `$` escaped as `\$` (money) neither opens nor closes a span.
+_MATH_SPAN = re.compile(r"(?<!\\)\$\$(.+?)(?<!\\)\$\$|(?<!\\)\$(.+?)(?<!\\)\$|\\\((.+?)\\\)|\\\[(.+?)\\\]", re.DOTALL)
+_ANSWER_PHRASE = re.compile(r"(?:final answer|the answer|answer)\s*(?:is|:|=)?\s*[:=]?", re.IGNORECASE)
+_SEPARATORS_ONLY = re.compile(r"[\s,;.:]*(?:(?:and|or)[\s,;.:]*)*")
+_WORD = re.compile(r"(?<![\\A-Za-z\d_^{])[A-Za-z]{2,}(?![A-Za-z(}])")
+_MATH_WORDS = {"pi", "sin", "cos", "tan", "cot", "sec", "csc", "log", "ln", "exp", "sqrt", "inf", "oo", "mod", "gcd", "lcm", "max", "min"}
+_NUMBER_WITH_UNIT = re.compile(r"(?<![A-Za-z_\d.])-?\d[\d,]*(?:\.\d+)?(?:/\d+)?")  # not inside a name (`x2`, `H2O`)
+_STATED = re.compile(r"=|\bis\b")
+# What may stand between boxes that together are one answer: `\boxed{1} and \boxed{2}`, `\boxed{1},\boxed{2}`.
+_BOX_GAP = re.compile(r"(?:[\s,;.$()\[\]]|\\[()\[\]]|\\q?quad|\\[,;!]|\\text\{\s*(?:and|or|,)?\s*\}|\b(?:and|or)\b)*")
+SHORT_PROSE_WORDS = 40  # an answer section longer than this is a derivation, not an answer in prose
 
 
 def last_boxed(text: str) -> str | None:
@@ -73,11 +84,111 @@ def reasoning_section(text: str) -> str:
     return text[start:] if end < 0 else text[start:end]
 
 
+def is_prose(text: str) -> bool:
+    """Whether an answer section holds words (two letters or more; not LaTeX commands, names or functions)."""
+    return any(word.group(0).lower() not in _MATH_WORDS for word in _WORD.finditer(_MATH_SPAN.sub(" ", text)))
+
+
+def final_answer(text: str) -> str | None:
+    r"""The final answer stated in a piece of prose (an answer section, a solution), or None.
+
+    Rules, first that applies:
+    0. bare maths (no words, boxes or math delimiters): the text itself;
+    1. after the last "answer is" / "answer:" phrase: its first `oxed{}`, math span or number;
+    2. the last `oxed{}`;
+    3. math spans (`$..$`, `\(..\)`, `\[..\]`): joined when only separators lie between them
+       (`$1$ and $2$`), else the last one, unless a number follows it in the prose;
+    4. prose without math: its only number; in short prose (at most `SHORT_PROSE_WORDS` words), the
+       value after the last `=` / `is`, else its last number. In a longer text with several numbers
+       and no stated answer, None: a number that may be an intermediate step is never graded.
+
+    >>> final_answer("The answer is $5$ dollars.")
+    '5'
+    >>> final_answer("So x = 12.")
+    '12'
+    >>> final_answer(r"$\frac{1}{2}$ and $3$")
+    '\\frac{1}{2}, 3'
+    >>> final_answer("First 2 + 3 = 5 apples, then 5 * 4 = 20 apples, and after that 20 - 1 = 19 apples remain in the big basket on the table by the door of the house next to the road that leads to town where many people live and work every day of the week.") is None
+    True
+    """
+    if not is_prose(text) and last_boxed(text) is None and not _MATH_SPAN.search(text):
+        return text.strip() or None  # already bare maths: `x = 5`, `\frac{1}{2}`
+    phrases = list(_ANSWER_PHRASE.finditer(text))
+    boxes = list(_BOX.finditer(text))
+    if phrases and (not boxes or phrases[-1].start() > boxes[-1].start()):
+        found = _first_value(text[phrases[-1].end() :])  # the last statement of the answer wins
+        if found is not None:
+            return found
+    chained = final_boxes(text)
+    if chained:
+        return ", ".join(chained) or None
+    spans = [next(part for part in span if part).strip() for span in _MATH_SPAN.findall(text)]
+    spans = [span for span in spans if span]
+    if spans:
+        if _SEPARATORS_ONLY.fullmatch(_MATH_SPAN.sub(" ", text)):
+            return ", ".join(spans)
+        last = list(_MATH_SPAN.finditer(text))[-1]
+        trailing = _NUMBER_WITH_UNIT.findall(text[last.end() :])
+        return trailing[-1].rstrip(",") if trailing else spans[-1]
+    numbers = _NUMBER_WITH_UNIT.findall(text)
+    if len(numbers) == 1:
+        return numbers[0].rstrip(",")
+    if len(text.split()) > SHORT_PROSE_WORDS:
+        return None
+    statements = list(_STATED.finditer(text))
+    if statements:
+        found = _first_value(text[statements[-1].end() :])
+        if found is not None:
+            return found
+    return numbers[-1].rstrip(",") if numbers else None
+
+
+def final_boxes(text: str) -> list[str]:
+    """Contents of the last box and of the boxes chained to it by separators only (in order)."""
+    closing = _matching_braces(text)
+    boxes = []
+    for match in _BOX.finditer(text):
+        i = match.end()
+        while i < len(text) and text[i] == " ":
+            i += 1
+        if i < len(text) and text[i] == "{" and i in closing:
+            boxes.append((match.start(), closing[i] + 1, text[i + 1 : closing[i]].strip()))
+    if not boxes:
+        boxed = last_boxed(text)  # `\boxed 5`
+        return [boxed.strip()] if boxed is not None else []
+    chained = [boxes[-1]]
+    for box in reversed(boxes[:-1]):
+        if not _BOX_GAP.fullmatch(text[box[1] : chained[0][0]]):
+            break
+        chained.insert(0, box)
+    return [content for _, _, content in chained]
+
+
+def _first_value(text: str) -> str | None:
+    """The value a statement gives: its boxes, else after its last `is`/`=`, else its first math span or number."""
+    chained = final_boxes(text)
+    if chained:
+        return ", ".join(chained) or None
+    outside_math = _MATH_SPAN.sub(lambda m: " " * len(m.group(0)), text)
+    sentence_end = re.search(r"[.!?](?:\s+[A-Z<\[]|\s*$)", outside_math)
+    if sentence_end:  # the statement is its first sentence: "is $10,455$. I hope it is correct."
+        text, outside_math = text[: sentence_end.start() + 1], outside_math[: sentence_end.start() + 1]
+    statements = list(_STATED.finditer(outside_math))
+    if statements:
+        text = text[statements[-1].end() :]
+    span = _MATH_SPAN.search(text)
+    number = _NUMBER_WITH_UNIT.search(text)
+    if span and (number is None or span.start() <= number.start()):
+        return next(part for part in span.groups() if part).strip() or None
+    return number.group(0).rstrip(",") if number else None
+
+
 def extract_answer(completion: str, fallback: str | None = None) -> str | None:
     r"""The final answer of a completion, or None if it gives none.
 
-    Order: the last `\boxed{}` inside the `<answer>` section, else the whole `<answer>` section,
-    else the last `\boxed{}` anywhere. A number that only appears inside `<think>` is never an
+    Order: the last `\boxed{}` inside the `<answer>` section, else the `<answer>` section itself
+    (its `final_answer` when it is prose: "The answer is $5$ dollars." gives `5`), else the last
+    `\boxed{}` anywhere. A number that only appears inside `<think>` is never an
     answer, unless `fallback="last_number"` (GSM8K-style plain outputs) is asked for and the
     completion has no `<think>` block.
 
@@ -96,6 +207,8 @@ def extract_answer(completion: str, fallback: str | None = None) -> str | None:
     if section is not None:
         boxed = last_boxed(section)
         answer = boxed if boxed is not None else section
+        if boxed is None and is_prose(section):
+            answer = final_answer(section) or section
         answer = answer.strip()
         return answer or None
     boxed = last_boxed(completion)

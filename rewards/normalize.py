@@ -72,6 +72,7 @@ def normalize(answer: str) -> str:
     text = answer.strip()
     if text.startswith("\\boxed{") and text.endswith("}"):
         text = text[len("\\boxed{") : -1]
+    text = re.sub(r"\\\\(?=[A-Za-z])", r"\\", text)  # `\\frac` (an over-escaped `\frac`): a line break never precedes a command
     text = re.sub(r"(\d),\\!\s*(?=\d{3})", r"\1", text)  # 11,\!111: a thousands separator, not a list
     if len(text) <= _MAX_LATEX_FIX_CHARS:
         with_units_removed = normalize_latex(text, _LATEX_FIXES)

@@ -106,6 +106,8 @@ def parse_expression(text: str) -> sympy.Basic:
         raise Unparseable(str(error)[:200]) from None
     if isinstance(value, sympy.Basic) and _IMAGINARY in value.free_symbols:
         value = value.subs(_IMAGINARY, sympy.I)
+    if isinstance(value, sympy.MatrixExpr) and not isinstance(value, sympy.MatrixBase):
+        value = value.doit()  # `A + B`, `A B` of explicit matrices: the matrix they make
     return value
 
 
@@ -183,7 +185,7 @@ def parse_answer(raw: str) -> Answer:
             except Unparseable:
                 equation = None
         last = parse_answer(sides[-1]) if sides[-1] else None
-        return Answer("equation", (equation, last, _is_symbol(sides[0])), text)
+        return Answer("equation", (equation, last, _is_symbol(sides[0]) or _is_label(sides[0]) or _is_symbol(sides[-2])), text)
     set_match = re.fullmatch(r"\\\{(.*)\\\}", text) or re.fullmatch(r"\{([^{}]*,[^{}]*)\}", text)  # `{1, 2}` too
     if set_match:
         items = [parse_answer(item) for item in split_top_level(set_match.group(1)) if item]
@@ -204,6 +206,19 @@ def parse_answer(raw: str) -> Answer:
     if value.is_Number and value.is_finite:
         return Answer("number", (sympy.Rational(value) if value.is_Rational else value, value.is_Float, None), text)
     return Answer("expr", value, text)
+
+
+_ARITHMETIC = re.compile(r"[-+]|\\pm\b|\d\s*[A-Za-z\\(]|^\s*[\d.]+\s*$")
+
+
+def _is_label(text: str) -> bool:
+    """A left side that names a quantity rather than computes one: `|AB|`, `\\angle ABC`, `f(2)`, `P(A)`.
+
+    A sum or difference (`2x + z`), a coefficient (`2x`) or a bare number makes it one side of an
+    equation instead.
+    """
+    stripped = text.strip()
+    return bool(stripped) and not _ARITHMETIC.search(stripped) and len(stripped) <= 40
 
 
 def _is_symbol(text: str) -> bool:
@@ -263,10 +278,10 @@ def answers_equal(pred: Answer, gold: Answer) -> bool:
         _, last, lhs_is_symbol = pred.value
         return lhs_is_symbol and last is not None and answers_equal(last, gold)
     if gold.kind == "equation":
-        # The gold is trusted: `x = 5`, `(p, q) = (3, 2)` or `|AB| = 1` name their value on the right.
-        # A constant, nonzero right side is the answer; `2x + 4y - 3 = 0` is not answered by `0`.
+        # The gold is trusted: `x = 5`, `(p, q) = (3, 2)` or `|AB| = 1` name their value on the right;
+        # `2x + 4y - 3 = 0` and `2x + z = 1` are equations, answered by an equation only.
         _, last, lhs_is_symbol = gold.value
-        if last is None or not (lhs_is_symbol or _nonzero_constant(last)):
+        if last is None or not lhs_is_symbol:
             return False
         return answers_equal(pred, last)
     if gold.kind == "interval" or pred.kind == "interval":
