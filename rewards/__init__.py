@@ -23,7 +23,7 @@ from rewards.language import LanguageConsistency
 from rewards.length import LengthPenalty
 
 __all__ = [
-    "REGISTRY", "RewardComponent", "RewardSpecError", "answers_match", "build", "components", "extract_answer",
+    "AnalysisOptions", "REGISTRY", "RewardComponent", "RewardSpecError", "answers_match", "build", "components", "extract_answer",
     "register", "weight_invariant_violation", "weight_problems",
 ]  # fmt: skip
 
@@ -55,9 +55,17 @@ def _suggest(word: str, options: list[str]) -> str:
     return f"; did you mean {close[0]!r}?" if close else ""
 
 
+MOVED_TO_CHECKING = ("answer_column", "fallback", "timeout_s")
+
+
 def _params(name: str, component: type[RewardComponent], raw: dict[str, Any]):
     valid = [field.name for field in fields(component.Params)]
     for key in raw:
+        if key in MOVED_TO_CHECKING and key not in valid:
+            raise RewardSpecError(
+                f"rewards.{name}.{key}: answer-checking options are their own section now: answer_checking.{key} "
+                "(shared by every reward)"
+            )
         if key not in valid:
             raise RewardSpecError(
                 f"rewards.{name}.{key}: unknown parameter{_suggest(key, valid + ['weight'])} "
@@ -69,8 +77,28 @@ def _params(name: str, component: type[RewardComponent], raw: dict[str, Any]):
         raise RewardSpecError(f"rewards.{name}: {error}") from None
 
 
-def components(spec: dict[str, dict[str, Any] | None]) -> tuple[list[RewardComponent], list[float]]:
-    """Validate `spec` and instantiate its components (cheap: starts no checker workers)."""
+def checking_options(checking: AnalysisOptions | dict[str, Any] | None) -> AnalysisOptions:
+    """`AnalysisOptions` from the `answer_checking` section (a dict), validated with key names in errors."""
+    if checking is None:
+        return AnalysisOptions()
+    if isinstance(checking, AnalysisOptions):
+        return checking
+    if not isinstance(checking, dict):
+        raise RewardSpecError(f"answer_checking: expected a mapping, got {checking!r}")
+    valid = [field.name for field in fields(AnalysisOptions)]
+    for key in checking:
+        if key not in valid:
+            raise RewardSpecError(f"answer_checking.{key}: unknown option{_suggest(str(key), valid)} (valid: {', '.join(valid)})")
+    try:
+        return AnalysisOptions(**checking)
+    except (TypeError, ValueError) as error:
+        raise RewardSpecError(f"answer_checking: {error}") from None
+
+
+def components(
+    spec: dict[str, dict[str, Any] | None], checking: AnalysisOptions | dict[str, Any] | None = None
+) -> tuple[list[RewardComponent], list[float]]:
+    """Validate `spec` (and the `answer_checking` options) and instantiate its components (starts no workers)."""
     if not isinstance(spec, dict) or not spec:
         raise RewardSpecError(f"rewards: expected a mapping of reward names to settings, got {spec!r}")
     weights, params = [], {}
@@ -87,17 +115,13 @@ def components(spec: dict[str, dict[str, Any] | None]) -> tuple[list[RewardCompo
             raise RewardSpecError(f"rewards.{name}.weight: expected a number, got {weight!r}")
         weights.append(float(weight))
         params[name] = _params(name, REGISTRY[name], values)
-    correctness = params.get("correctness")
-    options = AnalysisOptions(
-        answer_column=correctness.answer_column,
-        fallback=correctness.fallback,
-        timeout_s=correctness.timeout_s,
-    ) if correctness is not None else AnalysisOptions()  # fmt: skip
-    analyzer = Analyzer(options)  # one per stack: the components share each batch's analysis
+    analyzer = Analyzer(checking_options(checking))  # one per stack: the components share each batch's analysis
     return [REGISTRY[name](name, analyzer, params[name]) for name in spec], weights
 
 
-def build(spec: dict[str, dict[str, Any] | None], warn: bool = True) -> tuple[list[Callable], list[float]]:
+def build(
+    spec: dict[str, dict[str, Any] | None], checking: AnalysisOptions | dict[str, Any] | None = None, warn: bool = True
+) -> tuple[list[Callable], list[float]]:
     """Reward functions and weights from `{name: {weight: w, **params}}`, in spec order.
 
     Every function has `__name__` == its config name (TRL logs `rewards/<name>/mean`) and shares
@@ -105,9 +129,9 @@ def build(spec: dict[str, dict[str, Any] | None], warn: bool = True) -> tuple[li
     `warn=False`, for a caller that checked the spec already) when the weights let an incorrect
     completion outscore a correct one, or a negative weight inverts a component.
     """
-    functions, weights = components(spec)
+    functions, weights = components(spec, checking)
     if any(function.needs_correctness for function in functions):
-        warm_up()
+        warm_up()  # the first worker now; a batch starts the rest of its workers itself
     if warn:
         for problem in weight_problems(functions, weights):
             warnings.warn(problem, stacklevel=2)

@@ -12,7 +12,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from functools import cached_property
 
-from rewards.equivalence import DEFAULT_TIMEOUT_S, check_answer
+from rewards.equivalence import DEFAULT_TIMEOUT_S, check_answers
 from rewards.extract import THINK_CLOSE, THINK_OPEN, extract_answer, reasoning_section
 
 
@@ -34,13 +34,25 @@ def question_id(prompt_text: str) -> str:
 
 @dataclass(frozen=True)
 class AnalysisOptions:
-    """How answers are found and checked; shared by every component of one `rewards.build`."""
+    """How answers are found and checked (config section `answer_checking`); shared by every component of a stack."""
 
-    answer_column: str = "answer"
+    answer_column: str = "answer"  # dataset column with the gold answer
     id_column: str = "id"
     question_column: str = "question"
-    fallback: str | None = None
-    timeout_s: float = DEFAULT_TIMEOUT_S
+    fallback: str | None = None  # `last_number`: grade the last number of outputs without tags (GSM8K-style)
+    timeout_s: float = DEFAULT_TIMEOUT_S  # hard bound per answer check, seconds
+    workers: int | None = None  # checker processes per batch; None: the free cores, at least 1
+    batch_budget_s: float | None = 60.0  # wall-clock bound on a whole batch's checking; unchecked answers score 0
+
+    def __post_init__(self) -> None:
+        if self.fallback not in (None, "last_number"):
+            raise ValueError(f"fallback must be null or 'last_number', got {self.fallback!r}")
+        if not self.timeout_s > 0:
+            raise ValueError(f"timeout_s must be > 0, got {self.timeout_s}")
+        if self.workers is not None and self.workers < 1:
+            raise ValueError(f"workers must be >= 1 (or null for the free cores), got {self.workers}")
+        if self.batch_budget_s is not None and not self.batch_budget_s > 0:
+            raise ValueError(f"batch_budget_s must be > 0 (or null for none), got {self.batch_budget_s}")
 
 
 class BatchAnalysis:
@@ -82,14 +94,16 @@ class BatchAnalysis:
 
     @cached_property
     def correct(self) -> list[bool]:
+        """Each answer checked against its gold; the whole batch at once (repeats checked once, in parallel)."""
+        pairs = [(answer, gold) for answer, gold in zip(self.answers, self.golds) if answer is not None]
+        verdicts = iter(
+            check_answers(pairs, self.options.timeout_s, self.options.workers, self.options.batch_budget_s) if pairs else []
+        )
         results = []
-        for answer, gold in zip(self.answers, self.golds):
-            if answer is None:
-                results.append(False)
-                continue
-            verdict = check_answer(answer, gold, self.options.timeout_s)
+        for answer in self.answers:
+            verdict = next(verdicts) if answer is not None else False
             if verdict is None:
-                self.check_failures += 1
+                self.check_failures += 1  # overran its bound, crashed, or the batch ran out of time
             results.append(bool(verdict))
         return results
 

@@ -5,29 +5,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rewards.base import RewardComponent
-from rewards.equivalence import DEFAULT_TIMEOUT_S
 
 
 @dataclass
 class CorrectnessParams:
-    """Parameters of `correctness`; they also set how every other component sees correctness."""
-
-    answer_column: str = "answer"  # dataset column with the gold answer
-    fallback: str | None = None  # `last_number`: grade the last number of outputs without tags (GSM8K-style)
-    timeout_s: float = DEFAULT_TIMEOUT_S  # hard bound per answer check, seconds
-
-    def __post_init__(self) -> None:
-        if self.fallback not in (None, "last_number"):
-            raise ValueError(f"fallback must be null or 'last_number', got {self.fallback!r}")
-        if not self.timeout_s > 0:
-            raise ValueError(f"timeout_s must be > 0, got {self.timeout_s}")
+    """`correctness` has no parameters of its own: how answers are found and checked is the stack's
+    `answer_checking` section (`rewards.AnalysisOptions`), shared by every component."""
 
 
 class Correctness(RewardComponent):
     r"""`correctness`: $r(y) = \mathbb{1}[\text{answer}(y) \equiv \text{gold}]$, in {0, 1}.
 
     The answer is `rewards.extract_answer(y)`; equivalence is `rewards.answers_match` (sympy, under
-    a hard time bound). A completion without an answer scores 0.
+    a hard time bound, a batch checked at once on several processes; options: `AnalysisOptions`).
+    A completion without an answer scores 0.
 
     Also logs `accuracy`, `length/correct_mean` and `length/incorrect_mean` (completion tokens),
     the length curves the "don't overthink" comparison is read from, and `groups/uniform_correct_frac`:

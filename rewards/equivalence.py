@@ -6,6 +6,7 @@ else goes to a sympy worker process under a hard time bound (see `rewards.sandbo
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import OrderedDict
 
@@ -59,6 +60,72 @@ def check_answer(pred: str, gold: str, timeout_s: float = DEFAULT_TIMEOUT_S) -> 
     return result
 
 
+MAX_DEFAULT_WORKERS = 16
+
+
+def default_workers() -> int:
+    """Checker processes per batch: this process's share of the cores (launched ranks split a node), minus one, 1 to 16."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    ranks_here = int(os.environ.get("LOCAL_WORLD_SIZE", "1") or 1)
+    return max(1, min(MAX_DEFAULT_WORKERS, cores // max(1, ranks_here) - 1))
+
+
+def check_answers(
+    pairs: list[tuple[str, str]], timeout_s: float = DEFAULT_TIMEOUT_S, workers: int | None = None, budget_s: float | None = None
+) -> list[bool | None]:
+    """`check_answer` for a whole batch: each distinct (pred, gold) once, the sympy ones on `workers` processes at once.
+
+    Plain numbers, letters and equal strings are decided in-process; a pair repeated in the batch
+    (a policy's identical samples, a hostile answer copied 16 times) is checked once and its verdict,
+    a timeout included, shared. After `budget_s` seconds the pairs not yet checked are None.
+    """
+    verdicts: dict[tuple[str, str], bool | None] = {}
+    to_check: list[tuple[str, str]] = []
+    for pred, gold in dict.fromkeys(pairs):
+        early = _screen(pred, gold)
+        if early is not None:
+            verdicts[(pred, gold)] = early
+            continue
+        with _memo_lock:
+            cached = _memo.get((pred, gold))
+        if cached is not None:
+            verdicts[(pred, gold)] = cached
+            continue
+        try:
+            fast = fast_match(pred, gold)
+        except (ValueError, ArithmeticError, RecursionError):
+            fast = None
+        if fast is None and len(normalize(pred)) > MAX_ANSWER_CHARS:
+            fast = False
+        if fast is not None:
+            verdicts[(pred, gold)] = fast
+        else:
+            to_check.append((pred, gold))
+    if to_check:
+        checked = get_pool().check_many(to_check, timeout_s, workers or default_workers(), budget_s)
+        for pair, verdict in zip(to_check, checked):
+            verdicts[pair] = verdict
+            if verdict is not None:
+                with _memo_lock:
+                    _memo[pair] = verdict
+        with _memo_lock:
+            while len(_memo) > _MEMO_SIZE:
+                _memo.popitem(last=False)
+    return [verdicts[pair] for pair in pairs]
+
+
+def _screen(pred: object, gold: object) -> bool | None:
+    """False for what is never an answer (not a string, blank, absurdly long); None to go on checking."""
+    if not isinstance(pred, str) or not isinstance(gold, str) or not pred.strip():
+        return False
+    if len(pred) > MAX_ANSWER_CHARS * 4 or len(gold) > MAX_ANSWER_CHARS * 4:
+        return False
+    return None
+
+
 def _decide(pred: str, gold: str, timeout_s: float) -> bool | None:
     try:
         fast = fast_match(pred, gold)
@@ -100,9 +167,9 @@ def fast_match(pred: str, gold: str) -> bool | None:
     return False
 
 
-def warm_up() -> None:
+def warm_up(workers: int = 1) -> None:
     """Start the checker workers ahead of the first check (spares are kept warm afterwards)."""
-    get_pool().warm_up()
+    get_pool().warm_up(workers)
 
 
 def clear_cache() -> None:

@@ -47,7 +47,7 @@ _MAX_FAST_DIGITS = 400
 # Degrees: a trailing one is a unit (`30^\circ` answers `30`); inside an expression it is an angle
 # (`\cos(90^\circ - t)`), which latex2sympy converts to radians.
 _DEGREE = r"(?:\^\s*\{\s*\\circ\s*\}|\^\s*\\circ|\\circ|°|\\degree)"
-_TRAILING_DEGREE = re.compile(rf"^(.*?)\s*{_DEGREE}\s*$")
+_TRAILING_DEGREE = re.compile(rf"^([-+]?[\d.,]+)\s*{_DEGREE}\s*$")
 # Units written as bare words after a number (`12 meters`, `3 m^2`, `12meters`, `7 dollars`):
 # latex2sympy2_extended's unit vocabulary (it only strips them inside `\text{}`) plus money and time.
 _UNIT_WORDS = sorted(

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import deque
 from pathlib import Path
 
 _PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
@@ -96,6 +97,7 @@ class CheckerPool:
         self._lock = threading.Lock()
         self.timeouts = 0
         self.failures = 0
+        self.unchecked = 0  # pairs a batch's time budget left unchecked
 
     def _spawn(self) -> _Worker:
         worker = _Worker()
@@ -105,9 +107,13 @@ class CheckerPool:
     def _acquire(self) -> _Worker:
         with self._lock:
             worker = self._idle.pop() if self._idle else self._spawn()
-            while len(self._idle) < self.spares:
-                self._idle.append(self._spawn())
+            self._top_up()
         return worker
+
+    def _top_up(self) -> None:
+        """Keep `spares` workers beyond the busy ones warm, with at most `spares + 1` alive (lock held)."""
+        while len(self._idle) < self.spares and len(self._all) < self.spares + 1:
+            self._idle.append(self._spawn())
 
     def _release(self, worker: _Worker) -> None:
         with self._lock:
@@ -123,14 +129,70 @@ class CheckerPool:
         def reap_and_replace() -> None:
             worker.kill()
             with self._lock:
-                while len(self._idle) < self.spares:
-                    self._idle.append(self._spawn())
+                self._top_up()
 
         threading.Thread(target=reap_and_replace, name="checker-replace", daemon=True).start()
 
-    def warm_up(self) -> None:
-        """Start the spare workers now rather than on the first check."""
-        self._release(self._acquire())
+    def warm_up(self, workers: int = 1) -> None:
+        """Start `workers` workers (and the spares) now rather than on the first check."""
+        with self._lock:
+            self.spares = max(self.spares, workers)
+            self._top_up()
+
+    def check_many(self, pairs: list[tuple[str, str]], timeout_s: float, workers: int = 1, budget_s: float | None = None) -> list[bool | None]:
+        """Check `pairs` on up to `workers` worker processes at once; None for an overrun, a crash or no time left.
+
+        Each check keeps its own hard bound `timeout_s`; the whole call returns within `budget_s`
+        (plus one kill), leaving the pairs it did not get to as None.
+        """
+        results: list[bool | None] = [None] * len(pairs)
+        pending = deque(range(len(pairs)))
+        busy: dict[_Worker, tuple[int, float]] = {}
+        batch_deadline = time.monotonic() + budget_s if budget_s is not None else float("inf")
+        self.warm_up(workers)
+        while pending or busy:
+            while pending and len(busy) < max(1, workers) and time.monotonic() < batch_deadline:
+                worker = self._acquire()
+                if not worker.wait_ready():
+                    self.failures += 1
+                    self._discard(worker)
+                    results[pending.popleft()] = None
+                    continue
+                index = pending.popleft()
+                if not worker.send({"pred": pairs[index][0], "gold": pairs[index][1]}):
+                    self.failures += 1
+                    self._discard(worker)
+                    continue
+                busy[worker] = (index, time.monotonic() + max(0.0, timeout_s - _RETURN_MARGIN_S))
+            if not busy:
+                break
+            now = time.monotonic()
+            wake = min(min(deadline for _, deadline in busy.values()), batch_deadline)
+            ready, _, _ = select.select([w.process.stdout.fileno() for w in busy], [], [], max(0.0, wake - now))
+            by_fd = {w.process.stdout.fileno(): w for w in busy}
+            for fd in ready:
+                worker = by_fd[fd]
+                index, deadline = busy[worker]
+                reply = worker.read_message(deadline)
+                del busy[worker]
+                if reply is None:
+                    self.timeouts += 1
+                    self._discard(worker)
+                    continue
+                if "error" in reply:
+                    self.failures += 1
+                results[index] = bool(reply.get("match"))
+                self._release(worker)
+            now = time.monotonic()
+            for worker, (_, deadline) in list(busy.items()):
+                if now >= deadline or now >= batch_deadline:
+                    del busy[worker]
+                    self.timeouts += 1
+                    self._discard(worker)
+            if now >= batch_deadline:
+                self.unchecked += len(pending)
+                break
+        return results
 
     def check(self, pred: str, gold: str, timeout_s: float) -> bool | None:
         """True/False from the worker, or None when it overran `timeout_s` or crashed."""

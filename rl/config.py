@@ -105,6 +105,9 @@ class RunConfig(Section):
     rewards: dict[str, dict[str, Any] | None] = Field(
         default_factory=lambda: {"correctness": {"weight": 1.0}, "format": {"weight": 0.2}}
     )
+    answer_checking: dict[str, Any] = Field(
+        default_factory=dict, description="how answers are found and checked, shared by every reward: rewards.AnalysisOptions"
+    )
     algorithm: str = Field("grpo", description="an entry of rl.algorithms.ALGORITHMS: grpo | rloo")
     trainer: dict[str, Any] = Field(default_factory=dict, description="fields of trl.GRPOConfig / trl.RLOOConfig")
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
@@ -230,7 +233,7 @@ def validate(data: dict[str, Any], source: str = "config") -> RunConfig:
         config = RunConfig.model_validate(data)
     except ValidationError as error:
         raise ConfigError(f"{source}: {_describe(error)}") from None
-    check_rewards(config.rewards, source)
+    check_rewards(config.rewards, source, config.answer_checking)
     config.trainer = resolve_trainer_fields(config, source)
     return config
 
@@ -257,12 +260,12 @@ def _valid_keys(location: list[str]) -> list[str]:
     return list(model.model_fields)
 
 
-def check_rewards(spec: dict, source: str) -> None:
+def check_rewards(spec: dict, source: str, checking: dict | None = None) -> None:
     """Validate the reward stack at load time, so a bad reward name/parameter fails before any model loads."""
     from rewards import RewardSpecError, components, weight_problems
 
     try:
-        functions, weights = components(spec)
+        functions, weights = components(spec, checking)
     except RewardSpecError as error:
         raise ConfigError(f"{source}: {error}") from None
     for problem in weight_problems(functions, weights):

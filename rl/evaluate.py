@@ -122,7 +122,7 @@ def majority_correct(question_samples: list[dict]) -> bool:
     return vote is not None and rewards.answers_match(vote, question_samples[0]["gold"])
 
 
-def grading_stack(reward_spec: dict) -> dict:
+def grading_stack(reward_spec: dict, checking: dict | None = None) -> dict:
     """The training config's reward components that grade a sample on its own (no state, no group).
 
     `format` and `language` are added with their defaults when the config does not use them, so
@@ -132,13 +132,16 @@ def grading_stack(reward_spec: dict) -> dict:
     import rewards
 
     spec = {"correctness": {}, "format": {}, "language": {}, **{k: v for k, v in reward_spec.items() if k in ("correctness", "format", "language")}}
-    functions, _ = rewards.components({name: {k: v for k, v in (settings or {}).items() if k != "weight"} for name, settings in spec.items()})
+    params = {name: {k: v for k, v in (settings or {}).items() if k != "weight"} for name, settings in spec.items()}
+    functions, _ = rewards.components(params, checking)
     return {function.__name__: function for function in functions}
 
 
-def grade_samples(reward_spec: dict, rows: list[dict], generations: list[list[tuple[str, int]]]) -> list[list[dict]]:
+def grade_samples(
+    reward_spec: dict, rows: list[dict], generations: list[list[tuple[str, int]]], checking: dict | None = None
+) -> list[list[dict]]:
     """Grade every sample through the training reward stack's own analysis; per question, its samples."""
-    stack = grading_stack(reward_spec)
+    stack = grading_stack(reward_spec, checking)
     prompts, completions, completion_ids, columns = [], [], [], {"answer": [], "id": [], "question": []}
     for row, outputs in zip(rows, generations):
         for completion, tokens in outputs:
@@ -184,7 +187,7 @@ def evaluate(config: RunConfig, model: str, settings: EvalSettings, out_dir: Pat
     max_new_tokens = settings.max_new_tokens or int(config.trainer.get("max_completion_length", 512))
     generate = generate_vllm if use_vllm() else generate_hf
     generations = generate(model_path, list(rows["prompt"]), settings, max_new_tokens)
-    per_question = grade_samples(config.rewards, list(rows), generations)
+    per_question = grade_samples(config.rewards, list(rows), generations, config.answer_checking)
     samples = [sample for graded in per_question for sample in graded]
 
     k = settings.samples

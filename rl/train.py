@@ -87,7 +87,7 @@ def train(config: RunConfig, resume: bool = False, overwrite: bool = False) -> P
         )
 
     algorithm = algorithm_spec(config.algorithm)
-    reward_funcs, reward_weights = rewards.build(config.rewards, warn=False)  # the config check warned already
+    reward_funcs, reward_weights = rewards.build(config.rewards, config.answer_checking, warn=False)  # the config check warned already
     fields = dict(config.trainer)
     fields["model_init_kwargs"] = {**model_init_kwargs(config.model), **fields.get("model_init_kwargs", {})}
     try:

@@ -35,13 +35,13 @@ def test_components_share_one_analysis_per_batch(monkeypatch):
     import rewards.analysis as analysis_module
 
     calls = []
-    original = analysis_module.check_answer
-    monkeypatch.setattr(analysis_module, "check_answer", lambda *a: calls.append(a) or original(*a))
+    original = analysis_module.check_answers
+    monkeypatch.setattr(analysis_module, "check_answers", lambda pairs, *a: calls.append(list(pairs)) or original(pairs, *a))
     functions, _ = build({"correctness": {}, "length": {}, "kimi_length": {}, "cosine_length": {}})
     batch = dict(prompts=["q"] * 3, completions=["<answer>4</answer>"] * 3, completion_ids=[[0], [0, 0], [0] * 3], answer=["4"] * 3)
     for function in functions:
         function(**batch)
-    assert len(calls) == 3  # one check per completion, however many rewards read it
+    assert calls == [[("4", "4")] * 3]  # one batch check per step, however many rewards read it
 
 
 def test_reward_functions_pickle_for_worker_processes():

@@ -21,7 +21,7 @@ COMPLETIONS = [
     "spec",
     [
         {"correctness": {"weight": 1.0}, "format": {"weight": 0.2}},
-        {"correctness": {"weight": 1.0, "fallback": "last_number"}, "format": {"weight": 0.2, "strict": False}},
+        {"correctness": {"weight": 1.0}, "format": {"weight": 0.2, "strict": False}},
     ],
 )
 def test_eval_and_training_rewards_agree_sample_by_sample(spec):
