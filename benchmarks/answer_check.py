@@ -3,9 +3,12 @@
 (a) agreement with the labelled pairs in ../shared/bench/answer_pairs.jsonl (Math-Verify's own
     regression cases), per category, with our misses listed;
 (b) a GRPO-like workload (8 completions per question, mostly integers and fractions, some LaTeX
-    expressions, a few hostile strings): throughput and latency, extraction included for both.
+    expressions, a few hostile strings): throughput and latency, extraction included for both;
+(c) one GPU-sized step: 1024 completions (128 questions x 8) with MATH-like LaTeX answers, checked
+    as `BatchAnalysis` checks a step (`check_answers`) with 1 worker process and with N, next to
+    math-verify one by one.
 
-    python benchmarks/answer_check.py [--pairs PATH] [--questions 300] [--misses]
+    python benchmarks/answer_check.py [--pairs PATH] [--questions 300] [--misses] [--workers N]
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import random
 import statistics
 import sys
@@ -25,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 
 import rewards  # noqa: E402
-from rewards.equivalence import DEFAULT_TIMEOUT_S, clear_cache, warm_up  # noqa: E402
+from rewards.equivalence import DEFAULT_TIMEOUT_S, check_answers, clear_cache, warm_up  # noqa: E402
 from rewards.extract import final_answer  # noqa: E402
 
 DEFAULT_PAIRS = ROOT.parent / "shared" / "bench" / "answer_pairs.jsonl"
@@ -136,6 +140,48 @@ def theirs(completion: str, gold: str) -> bool:
     return math_verify_check(f"${gold}$", completion)
 
 
+# ---------------------------------------------------------------- (c) one step, batched
+
+
+def step_batch(questions: int = 128, samples: int = 8, seed: int = 1) -> list[tuple[str, str]]:
+    """(answer, gold) pairs of one step: LaTeX golds that need sympy, each answered 8 times in mixed forms."""
+    rng = random.Random(seed)
+    pairs = []
+    for _ in range(questions):
+        a, b, c = rng.randint(2, 9), rng.choice((2, 3, 5, 6, 7)), rng.randint(2, 11)
+        kind = rng.random()
+        if kind < 0.4:
+            gold = rf"\frac{{{a}\sqrt{{{b}}}}}{{{c}}}"
+            forms = [gold, rf"\frac{{{a}}}{{{c}}}\sqrt{{{b}}}", rf"{a}\sqrt{{{b}}}/{c}", f"{a * b ** 0.5 / c:.6f}",
+                     rf"\frac{{{a + 1}\sqrt{{{b}}}}}{{{c}}}", rf"\frac{{\sqrt{{{a * a * b}}}}}{{{c}}}"]  # fmt: skip
+        elif kind < 0.7:
+            gold = rf"{a}x^2+{c}x"
+            forms = [gold, rf"x({a}x+{c})", rf"{c}x+{a}x^2", rf"{a}x^2-{c}x", rf"x\cdot({a}x+{c})"]
+        elif kind < 0.85:
+            gold = rf"\left[{-a}, \frac{{{c}}}{{{b}}}\right)"
+            forms = [gold, rf"[{-a}, {c}/{b})", rf"{-a} \le x < \frac{{{c}}}{{{b}}}", rf"({-a}, \frac{{{c}}}{{{b}}})"]
+        else:
+            gold = rf"\{{{a}, {c}, {a + c}\}}"
+            forms = [gold, rf"\{{{c}, {a + c}, {a}\}}", f"{a}, {c}, {a + c}", rf"\{{{a}, {c}\}}"]
+        pairs += [(rng.choice(forms), gold) for _ in range(samples)]
+    return pairs
+
+
+def time_step(pairs: list[tuple[str, str]], workers: int) -> dict:
+    clear_cache()
+    warm_up(workers)
+    started = time.perf_counter()
+    verdicts = check_answers(pairs, DEFAULT_TIMEOUT_S, workers=workers, budget_s=None)
+    wall = time.perf_counter() - started
+    return {"wall_s": wall, "matches": sum(bool(v) for v in verdicts), "unresolved": verdicts.count(None)}
+
+
+def time_step_math_verify(pairs: list[tuple[str, str]]) -> dict:
+    started = time.perf_counter()
+    matches = sum(math_verify_check(f"${gold}$", f"${answer}$") for answer, gold in pairs)
+    return {"wall_s": time.perf_counter() - started, "matches": matches, "unresolved": 0}
+
+
 # ---------------------------------------------------------------- report
 
 
@@ -145,6 +191,7 @@ def main() -> None:
     parser.add_argument("--questions", type=int, default=300, help="questions in the workload (8 completions each)")
     parser.add_argument("--misses", action="store_true", help="list every labelled pair we get wrong")
     parser.add_argument("--labelled-only", action="store_true", help="run (a) only")
+    parser.add_argument("--workers", type=int, default=None, help="workers for (c) (default: this machine's cores)")
     args = parser.parse_args()
 
     logging.getLogger("math_verify").setLevel(logging.CRITICAL)  # it logs every timeout with the whole input
@@ -176,6 +223,19 @@ def main() -> None:
     speedup = results["answers_match"]["checks_per_s"] / results["math-verify"]["checks_per_s"]
     print(f"\nthroughput ratio answers_match / math-verify: {speedup:.1f}x; "
           f"max latency {results['answers_match']['max_ms']:.0f} ms vs time bound {1000 * DEFAULT_TIMEOUT_S:.0f} ms")  # fmt: skip
+
+    step = step_batch()
+    workers = args.workers or os.cpu_count() or 1
+    distinct = len(set(step))
+    print(f"\n(c) one step: {len(step)} (answer, gold) pairs, 128 questions x 8, {distinct} distinct, LaTeX (sympy path)")
+    timings = {"check_answers, 1 worker": time_step(step, 1), f"check_answers, {workers} workers": time_step(step, workers),
+               "math-verify, sequential": time_step_math_verify(step)}  # fmt: skip
+    print(f"{'checker':28} {'wall s':>8} {'matches':>8} {'unresolved':>10}")
+    for name, r in timings.items():
+        print(f"{name:28} {r['wall_s']:8.2f} {r['matches']:8d} {r['unresolved']:10d}")
+    one, many = timings["check_answers, 1 worker"]["wall_s"], timings[f"check_answers, {workers} workers"]["wall_s"]
+    print(f"\n{workers} workers vs 1: {one / many:.2f}x faster; vs math-verify sequential: "
+          f"{timings['math-verify, sequential']['wall_s'] / many:.1f}x")
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from rl.errors import ConfigError, did_you_mean
 
@@ -80,15 +80,37 @@ class DataSettings(Section):
 
 
 class PromptSettings(Section):
-    template: str = Field("r1_zero", description="r1_zero | boxed_chat | a custom string containing {question}")
-    system: str | None = Field(None, description="system message (boxed_chat only)")
+    template: str = Field(
+        "r1_zero", description="r1_zero | r1_zero_budget | boxed_chat | boxed_chat_budget | a custom string containing {question}"
+    )
+    system: str | None = Field(None, description="system message (boxed_chat* only)")
+    budget: int | None = Field(None, gt=0, description="token budget for {budget} templates, the same for every row")
+    budget_range: tuple[int, int] | None = Field(
+        None, description="[low, high]: each question gets its own budget, drawn uniformly (fixed per question id), as L1 trains"
+    )
+    budget_column: str | None = Field(None, description="dataset column with each row's budget")
 
     @field_validator("template")
     @classmethod
     def _known_or_custom(cls, value: str) -> str:
-        if value not in ("r1_zero", "boxed_chat") and "{question}" not in value:
-            raise ValueError(f"unknown template {value!r}; use r1_zero, boxed_chat, or a string containing {{question}}")
+        from rl.prompts import NAMED_TEMPLATES
+
+        if value not in NAMED_TEMPLATES and "{question}" not in value:
+            raise ValueError(f"unknown template {value!r}; use {', '.join(NAMED_TEMPLATES)}, or a string containing {{question}}")
         return value
+
+    @model_validator(mode="after")
+    def _budget_source(self) -> PromptSettings:
+        from rl.prompts import uses_budget
+
+        sources = [name for name in ("budget", "budget_range", "budget_column") if getattr(self, name) is not None]
+        if uses_budget(self.template) and not sources:
+            raise ValueError("the template asks for a {budget}: set prompt.budget, prompt.budget_range or prompt.budget_column")
+        if len(sources) > 1:
+            raise ValueError(f"give one budget source, not {' and '.join('prompt.' + s for s in sources)}")
+        if self.budget_range is not None and not 0 < self.budget_range[0] <= self.budget_range[1]:
+            raise ValueError(f"prompt.budget_range must be [low, high] with 0 < low <= high, got {list(self.budget_range)}")
+        return self
 
 
 class LoggingSettings(Section):

@@ -98,6 +98,21 @@ def load_raw(settings: DataSettings, split: str):
         raise DataError(f"data.source: cannot load hub dataset {source!r} (split {split!r}): {str(error).splitlines()[0]}") from None
 
 
+def row_budget(prompt: PromptSettings, row_id: str, example: dict) -> int | None:
+    """This row's token budget: the config value, its column, or a draw from `budget_range` fixed by the row id."""
+    if prompt.budget is not None:
+        return prompt.budget
+    if prompt.budget_column is not None:
+        try:
+            return int(example[prompt.budget_column])
+        except (TypeError, ValueError):
+            raise DataError(f"prompt.budget_column: {example[prompt.budget_column]!r} in row {row_id} is not a whole number") from None
+    if prompt.budget_range is not None:
+        low, high = prompt.budget_range
+        return low + int(question_id(row_id), 16) % (high - low + 1)
+    return None
+
+
 def has_gold(value: object) -> bool:
     return value is not None and str(value).strip() != ""
 
@@ -156,6 +171,8 @@ def load_rows(settings: DataSettings, prompt: PromptSettings, split: str | None 
         column = getattr(settings, key)
         if column is not None and column not in columns:
             raise DataError(f"data.{key}: column {column!r} not in {where}; it has {columns}")
+    if prompt.budget_column is not None and prompt.budget_column not in columns:
+        raise DataError(f"prompt.budget_column: column {prompt.budget_column!r} not in {where}; it has {columns}")
     id_column = settings.id_column or ("id" if "id" in columns else None)
 
     golds = dataset[settings.answer_column]
@@ -172,12 +189,16 @@ def load_rows(settings: DataSettings, prompt: PromptSettings, split: str | None 
 
     def to_row(example: dict) -> dict:
         question = str(example[settings.question_column])
+        row_id = str(example[id_column]) if id_column else stable_id(question)
+        budget = row_budget(prompt, row_id, example)
         row = {
-            "id": str(example[id_column]) if id_column else stable_id(question),
+            "id": row_id,
             "question": question,
             "answer": gold_answer(example[settings.answer_column], settings.answer_format),
-            "prompt": render_prompt(prompt.template, question, prompt.system),
+            "prompt": render_prompt(prompt.template, question, prompt.system, budget),
         }
+        if budget is not None:
+            row["target_tokens"] = budget  # what `length_target` (L1) holds the completion to
         if settings.language_column:
             row["language"] = str(example[settings.language_column])
         return row

@@ -11,13 +11,30 @@ R1_ZERO = (
     "</answer>. User: {question} Assistant: <think>"
 )
 BOXED_INSTRUCTION = "Please reason step by step, and put your final answer within \\boxed{}."
+# L1/LCPO (Aggarwal & Welleck 2025): the prompt states the budget the `length_target` reward holds it to.
+BUDGET_SENTENCE = " Think for at most {budget} tokens."
+R1_ZERO_BUDGET = R1_ZERO.replace(" User: {question}", BUDGET_SENTENCE + " User: {question}")
+NAMED_TEMPLATES = ("r1_zero", "r1_zero_budget", "boxed_chat", "boxed_chat_budget")
 
 
-def render_prompt(template: str, question: str, system: str | None = None) -> str | list[dict[str, str]]:
-    """The `prompt` column TRL expects: a string (plain templates) or a message list (`boxed_chat`)."""
-    if template == "r1_zero":
-        return R1_ZERO.replace("{question}", question)
-    if template == "boxed_chat":
+def render_prompt(template: str, question: str, system: str | None = None, budget: int | None = None) -> str | list[dict[str, str]]:
+    """The `prompt` column TRL expects: a string (plain templates) or a message list (`boxed_chat*`).
+
+    `{budget}` (in `*_budget` templates or a custom one) is filled with `budget`.
+    """
+    if template in ("boxed_chat", "boxed_chat_budget"):
         messages = [{"role": "system", "content": system}] if system else []
-        return messages + [{"role": "user", "content": f"{question}\n{BOXED_INSTRUCTION}"}]
-    return template.replace("{question}", question)
+        instruction = BOXED_INSTRUCTION + (BUDGET_SENTENCE if template == "boxed_chat_budget" else "")
+        return messages + [{"role": "user", "content": fill(f"{question}\n{instruction}", question, budget)}]
+    text = {"r1_zero": R1_ZERO, "r1_zero_budget": R1_ZERO_BUDGET}.get(template, template)
+    return fill(text, question, budget)
+
+
+def fill(text: str, question: str, budget: int | None) -> str:
+    if budget is not None:
+        text = text.replace("{budget}", str(budget))
+    return text.replace("{question}", question)
+
+
+def uses_budget(template: str) -> bool:
+    return template.endswith("_budget") or "{budget}" in template
