@@ -113,6 +113,22 @@ class PromptSettings(Section):
         return self
 
 
+class DistillSettings(Section):
+    """`rl distill`: sample, keep the short correct answers, fine-tune on them (rejection-sampling distillation)."""
+
+    samples: int = Field(8, ge=1, description="completions sampled per training question")
+    rule: Literal["shortest_correct", "below_mean_correct"] = Field(
+        "shortest_correct", description="keep each question's shortest correct sample, or every correct one no longer than its mean"
+    )
+    temperature: float = Field(1.0, gt=0, description="sampling temperature")
+    max_new_tokens: int | None = Field(None, gt=0, description="default: trainer.max_completion_length")
+    limit: int | None = Field(None, gt=0, description="use only the first N training questions")
+    sft_steps: int = Field(200, ge=1)
+    batch_size: int = Field(32, ge=1)
+    learning_rate: float = Field(2e-5, gt=0)
+    output_dir: str | None = Field(None, description="default: <trainer.output_dir>-distill")
+
+
 class LoggingSettings(Section):
     metrics_file: str = Field("metrics.jsonl", description="one JSON object per logging step, in trainer.output_dir")
     log_level: Literal["debug", "info", "warning", "error"] = "info"
@@ -133,6 +149,7 @@ class RunConfig(Section):
     algorithm: str = Field("grpo", description="an entry of rl.algorithms.ALGORITHMS: grpo | rloo")
     trainer: dict[str, Any] = Field(default_factory=dict, description="fields of trl.GRPOConfig / trl.RLOOConfig")
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
+    distill: DistillSettings = Field(default_factory=DistillSettings)
 
     @field_validator("algorithm")
     @classmethod

@@ -64,37 +64,7 @@ def sft_rows(questions: list[dict], mix: TraceMix, seed: int) -> list[dict]:
 
 
 def warm_start(model_path: str, rows: list[dict], output_dir: Path, max_steps: int, seed: int, batch_size: int = 32) -> Path:
-    """Run SFT, resuming from its own checkpoint if interrupted; returns the saved model directory."""
-    import warnings
+    """The demo's warm start: SFT from scratch at a high learning rate (`rl.sft.fine_tune`); returns the model dir."""
+    from rl.sft import fine_tune
 
-    from datasets import Dataset
-    from trl import SFTConfig, SFTTrainer
-
-    from rl.callbacks import CheckpointState
-    from rl.train import last_checkpoint
-
-    args = SFTConfig(
-        output_dir=str(output_dir),
-        max_steps=max_steps,
-        per_device_train_batch_size=batch_size,
-        learning_rate=2e-3,
-        lr_scheduler_type="cosine",
-        warmup_steps=max(1, max_steps // 20),
-        weight_decay=0.01,
-        logging_steps=max(1, max_steps // 20),
-        save_steps=max(1, max_steps // 4),
-        save_total_limit=1,
-        max_length=512,
-        bf16=False,
-        report_to="none",
-        seed=seed,
-        disable_tqdm=False,
-    )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", FutureWarning)
-        trainer = SFTTrainer(model=model_path, args=args, callbacks=[CheckpointState([])], train_dataset=Dataset.from_list([{key: row[key] for key in ("prompt", "completion")} for row in rows]))
-    checkpoint = last_checkpoint(output_dir)
-    trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
-    final = output_dir / "model"
-    trainer.save_model(str(final))
-    return final
+    return fine_tune(model_path, rows, output_dir, max_steps, seed, batch_size, learning_rate=2e-3)
