@@ -153,3 +153,65 @@ def plot_length_accuracy(summaries: list[Path], out: Path, labels: list[str] | N
     figure.savefig(out, dpi=110)
     plt.close(figure)
     return out
+
+
+def pareto_front(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """The (tokens, accuracy) points no other point beats on both: fewer tokens and higher accuracy.
+
+    >>> pareto_front([(10, 0.5), (20, 0.4), (30, 0.7), (15, 0.5)])
+    [(10, 0.5), (30, 0.7)]
+    """
+    front: list[tuple[float, float]] = []
+    for tokens, accuracy in sorted(points, key=lambda p: (p[0], -p[1])):
+        if not front or accuracy > front[-1][1]:
+            front.append((tokens, accuracy))
+    return front
+
+
+def plot_pareto(methods: dict[str, list[tuple[float, float]]], out: Path, title: str) -> Path:
+    """Held-out accuracy against mean completion tokens: one marker per method and seed, the front drawn."""
+    plt = pyplot()
+    figure, axis = plt.subplots(figsize=(7.5, 5))
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    everything = []
+    for index, (name, points) in enumerate(methods.items()):
+        xs, ys = [p[0] for p in points], [p[1] for p in points]
+        axis.scatter(xs, ys, s=60, color=colours[index % len(colours)], label=name, zorder=3)
+        if len(points) > 1:  # seeds: the range, around their mean
+            axis.plot([min(xs), max(xs)], [sum(ys) / len(ys)] * 2, color=colours[index % len(colours)], alpha=0.5)
+            axis.plot([sum(xs) / len(xs)] * 2, [min(ys), max(ys)], color=colours[index % len(colours)], alpha=0.5)
+        axis.annotate(name, (sum(xs) / len(xs), sum(ys) / len(ys)), textcoords="offset points", xytext=(6, 4), fontsize=8)
+        everything += points
+    front = pareto_front(everything)
+    axis.step([p[0] for p in front], [p[1] for p in front], where="post", color="black", linestyle="--", alpha=0.6,
+              label="Pareto front")  # fmt: skip
+    axis.set_xlabel("mean completion tokens (held-out, greedy)")
+    axis.set_ylabel("accuracy (held-out, greedy)")
+    axis.set_title(title)
+    axis.grid(alpha=0.3)
+    axis.legend(fontsize=8, loc="best")
+    figure.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(out, dpi=110)
+    plt.close(figure)
+    return out
+
+
+def plot_test_time(curves: dict[str, list[tuple[float, float]]], out: Path, title: str) -> Path:
+    """maj@k accuracy against total sampled tokens per question (k = 1..K), one line per method."""
+    plt = pyplot()
+    figure, axis = plt.subplots(figsize=(7.5, 5))
+    for name, points in curves.items():
+        line = axis.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=name)[0]
+        for k, (x, y) in enumerate(points, start=1):
+            axis.annotate(f"k={k}", (x, y), textcoords="offset points", xytext=(3, -10), fontsize=6, color=line.get_color())
+    axis.set_xlabel("total sampled tokens per question (k samples)")
+    axis.set_ylabel("maj@k accuracy (held-out)")
+    axis.set_title(title)
+    axis.grid(alpha=0.3)
+    axis.legend(fontsize=8, loc="best")
+    figure.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(out, dpi=110)
+    plt.close(figure)
+    return out

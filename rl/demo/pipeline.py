@@ -36,6 +36,9 @@ class DemoSettings:
     eval_samples: int = 4  # K for the sampled eval (pass@K, maj@K)
     eval_limit: int | None = None  # held-out questions (None: the whole test split)
     overrides: list[str] = field(default_factory=list)  # `--set` for both RL runs (e.g. trainer.max_steps=30)
+    # the levers suite's rejection-sampling distillation: 4 samples for each of 400 training questions
+    distill: dict = field(default_factory=lambda: {"samples": 4, "rule": "shortest_correct", "limit": 400, "sft_steps": 150,
+                                                   "batch_size": 32, "learning_rate": 5e-4})  # fmt: skip
 
     @classmethod
     def toy(cls, out_dir: Path, **changes) -> DemoSettings:
@@ -44,8 +47,9 @@ class DemoSettings:
             "trainer.per_device_train_batch_size=4", "trainer.num_generations=4", "trainer.max_completion_length=24",
             "trainer.save_steps=1", "model.name_or_path=tiny:test",
         ]  # fmt: skip
+        distill = {"samples": 2, "rule": "shortest_correct", "limit": 4, "sft_steps": 1, "batch_size": 2, "learning_rate": 5e-4}
         return cls(out_dir=out_dir, sft_steps=2, sft_batch_size=4, traces_per_question=1, eval_samples=2, eval_limit=4,
-                   overrides=overrides, **changes)  # fmt: skip
+                   overrides=overrides, distill=distill, **changes)  # fmt: skip
 
     def fingerprint(self) -> dict:
         """What a finished stage must have been made with to be reused."""
@@ -111,44 +115,57 @@ def dump_section(config, section: str) -> object:
     return config.model_dump(mode="json")[section]
 
 
-def run_demo(settings: DemoSettings) -> dict:
-    """All stages; returns the report (also written as report.json, report.md and curves.png)."""
-    from rl.config import dump
+def warm_start_stage(settings: DemoSettings, stages: Stages, base) -> str:
+    """The SFT warm start on the mixed-mode traces (a stage); returns the model directory."""
     from rl.data import load_rows
-    from rl.demo.report import write_report
     from rl.demo.sft import sft_rows, warm_start
-    from rl.evaluate import EvalSettings, evaluate
     from rl.models import resolve_model
-
-    out = settings.out_dir
-    out.mkdir(parents=True, exist_ok=True)
-    base = run_config(settings, RUNS[0])  # the task, template and base model of both runs
-    stages = Stages(settings, total=1 + len(RUNS) + (1 + len(RUNS)) + 1)
 
     def sft() -> dict:
         questions = load_rows(base.data, base.prompt, split="train")
         mix = dataclasses.replace(settings.trace_mix, traces_per_question=settings.traces_per_question)
         rows = sft_rows(list(questions), mix, settings.seed)
-        model = warm_start(resolve_model(base.model), rows, out / "sft", settings.sft_steps, settings.seed, settings.sft_batch_size)
+        model = warm_start(resolve_model(base.model), rows, settings.out_dir / "sft", settings.sft_steps, settings.seed, settings.sft_batch_size)
         return {"model": str(model), "traces": len(rows)}
 
-    sft_inputs = {section: dump_section(base, section) for section in ("model", "data", "prompt")}
-    sft_model = stages.run("sft", sft, sft_inputs)["model"]
+    return stages.run("sft", sft, {section: dump_section(base, section) for section in ("model", "data", "prompt")})["model"]
+
+
+def eval_settings(settings: DemoSettings, base):
+    """(greedy, sampled) eval settings; sampled at the RL runs' temperature, so pass@1 is the trained policy."""
+    from rl.evaluate import EvalSettings
+
+    greedy = EvalSettings(samples=1, greedy=True, limit=settings.eval_limit)
+    temperature = float(base.trainer.get("temperature", 1.0))
+    return greedy, EvalSettings(samples=settings.eval_samples, temperature=temperature, limit=settings.eval_limit)
+
+
+def eval_stage(settings: DemoSettings, stages: Stages, base, name: str, model: str) -> dict:
+    """Greedy and sampled held-out evals of one model (a stage)."""
+    from rl.evaluate import evaluate
+
+    greedy, sampled = eval_settings(settings, base)
+    out = settings.out_dir / "eval" / name
+
+    def evaluate_both() -> dict:
+        return {"greedy": evaluate(base, model, greedy, out / "greedy"), "sampled": evaluate(base, model, sampled, out / "sampled")}
+
+    return stages.run(f"eval-{name}", evaluate_both, {"model": model, "greedy": asdict(greedy), "sampled": asdict(sampled)})
+
+
+def run_demo(settings: DemoSettings) -> dict:
+    """All stages; returns the report (also written as report.json, report.md and curves.png)."""
+    from rl.config import dump
+    from rl.demo.report import write_report
+
+    settings.out_dir.mkdir(parents=True, exist_ok=True)
+    base = run_config(settings, RUNS[0])  # the task, template and base model of both runs
+    stages = Stages(settings, total=1 + len(RUNS) + (1 + len(RUNS)) + 1)
+    sft_model = warm_start_stage(settings, stages, base)
     configs = {run: run_config(settings, run, sft_model) for run in RUNS}
     for run, config in configs.items():
         stages.run(f"rl-{run}", lambda config=config: {"model": str(train_or_finished(config))}, dump(config))
-
-    greedy = EvalSettings(samples=1, greedy=True, limit=settings.eval_limit)
-    # Sampled at the temperature the RL runs sampled at, so pass@1 is the policy the runs trained.
-    temperature = float(base.trainer.get("temperature", 1.0))
-    sampled = EvalSettings(samples=settings.eval_samples, temperature=temperature, limit=settings.eval_limit)
-    models = {"sft": sft_model, **{run: str(out / run) for run in RUNS}}
+    models = {"sft": sft_model, **{run: str(settings.out_dir / run) for run in RUNS}}
     for name, model in models.items():
-        def evaluate_both(name=name, model=model) -> dict:
-            return {
-                "greedy": evaluate(base, model, greedy, out / "eval" / name / "greedy"),
-                "sampled": evaluate(base, model, sampled, out / "eval" / name / "sampled"),
-            }
-
-        stages.run(f"eval-{name}", evaluate_both, {"model": model, "greedy": asdict(greedy), "sampled": asdict(sampled)})
+        eval_stage(settings, stages, base, name, model)
     return stages.run("report", lambda: write_report(settings, stages.wall_seconds))
