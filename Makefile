@@ -4,7 +4,7 @@ PYTHON ?= python3
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: demo test lint bench clean
+.PHONY: demo levers test lint bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -16,6 +16,9 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(PY) -m rl demo
 
+levers: $(STAMP)
+	$(PY) -m rl demo --suite levers
+
 test: $(STAMP)
 	$(PY) -m pytest -q
 
@@ -26,4 +29,4 @@ bench: $(STAMP)
 	$(PY) benchmarks/answer_check.py
 
 clean:
-	rm -rf $(VENV) .cache runs
+	rm -rf $(VENV) .cache runs build

@@ -29,8 +29,8 @@ sys.path.insert(0, str(ROOT))
 
 
 import rewards  # noqa: E402
-from rewards.equivalence import DEFAULT_TIMEOUT_S, check_answers, clear_cache, warm_up  # noqa: E402
 from rewards.extract import final_answer  # noqa: E402
+from rewards.verify.check import DEFAULT_TIMEOUT_S, check_answers, clear_cache, warm_up  # noqa: E402
 
 DEFAULT_PAIRS = ROOT.parent / "shared" / "bench" / "answer_pairs.jsonl"
 

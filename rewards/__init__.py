@@ -16,11 +16,11 @@ from rewards.analysis import AnalysisOptions, Analyzer
 from rewards.base import RewardComponent
 from rewards.baselines import CosineLength, KimiLength, LengthTarget, Overlong
 from rewards.correctness import Correctness
-from rewards.equivalence import answers_match, warm_up
 from rewards.extract import extract_answer
 from rewards.format import Format
 from rewards.language import LanguageConsistency
 from rewards.length import LengthPenalty
+from rewards.verify import answers_match, warm_up
 
 __all__ = [
     "AnalysisOptions", "REGISTRY", "RewardComponent", "RewardSpecError", "answers_match", "build", "components", "extract_answer",

@@ -12,8 +12,8 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from functools import cached_property
 
-from rewards.equivalence import DEFAULT_TIMEOUT_S, check_answers
 from rewards.extract import THINK_CLOSE, THINK_OPEN, extract_answer, reasoning_section
+from rewards.verify import DEFAULT_TIMEOUT_S, check_answers
 
 
 def message_text(message: object) -> str:

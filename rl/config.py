@@ -55,6 +55,7 @@ class GeneratedTaskSettings(Section):
     min_terms: int = Field(2, ge=2)
     max_terms: int = Field(4, ge=2)
     max_operand: int = Field(9, ge=1)
+    operators: str = Field("+-*", pattern=r"^[-+*]+$", description="operators to draw from, a subset of +-*")
 
 
 class DataSettings(Section):

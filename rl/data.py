@@ -73,7 +73,7 @@ def load_raw(settings: DataSettings, split: str):
         if task_name not in GENERATED_TASKS:
             raise DataError(f"data.source: unknown generated task {task_name!r} (available: {', '.join(GENERATED_TASKS)})")
         generated = settings.generated
-        task = ArithmeticTask(generated.min_terms, generated.max_terms, generated.max_operand)
+        task = ArithmeticTask(generated.min_terms, generated.max_terms, generated.max_operand, generated.operators)
         size = generated.test_size if split == "test" else generated.train_size
         try:
             return Dataset.from_list(generate_rows(size, "test" if split == "test" else "train", task, generated.seed))

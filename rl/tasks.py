@@ -10,19 +10,18 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-OPERATORS = ("+", "-", "*")
-
 
 @dataclass(frozen=True)
 class ArithmeticTask:
     min_terms: int = 2
     max_terms: int = 4
     max_operand: int = 9
+    operators: str = "+-*"  # the operators questions draw from
 
     def question(self, rng: random.Random) -> tuple[list[int], list[str]]:
         terms = rng.randint(self.min_terms, self.max_terms)
         numbers = [rng.randint(1, self.max_operand) for _ in range(terms)]
-        operators = [rng.choice(OPERATORS) for _ in range(terms - 1)]
+        operators = [rng.choice(self.operators) for _ in range(terms - 1)]
         return numbers, operators
 
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from rewards import answers_match
-from rewards.equivalence import check_answers, clear_cache
 from rewards.extract import extract_answer, final_answer
+from rewards.verify.check import check_answers, clear_cache
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -119,7 +119,7 @@ def test_batch_checking_agrees_with_one_by_one():
 
 def test_no_checker_process_outlives_the_program_that_started_it():
     tag = uuid.uuid4().hex
-    script = "from rewards.equivalence import check_answers; print(check_answers([(r'\\frac{x}{2}+\\frac{x}{2}', 'x')] * 3, workers=2))"
+    script = "from rewards.verify.check import check_answers; print(check_answers([(r'\\frac{x}{2}+\\frac{x}{2}', 'x')] * 3, workers=2))"
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=120,
                             env={**os.environ, "LENGTHRL_TEST_TAG": tag})  # fmt: skip
     assert result.returncode == 0 and "[True, True, True]" in result.stdout, result.stderr[-2000:]

@@ -17,7 +17,7 @@ import time
 from collections import deque
 from pathlib import Path
 
-_PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
+_PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])  # the directory holding `rewards/`
 # A cold worker imports sympy (~0.4 s idle, more under load). That start-up is waited for
 # separately from the per-check bound, and spares are kept warm so it is rarely on the hot path.
 _STARTUP_TIMEOUT_S = 30.0
@@ -26,14 +26,14 @@ _RETURN_MARGIN_S = 0.02
 
 
 class _Worker:
-    """One `python -m rewards._worker` child, spoken to in JSON lines over pipes."""
+    """One `python -m rewards.verify._worker` child, spoken to in JSON lines over pipes."""
 
     def __init__(self) -> None:
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (_PACKAGE_ROOT, env.get("PYTHONPATH")) if p)
         env.setdefault("OMP_NUM_THREADS", "1")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "rewards._worker"],
+            [sys.executable, "-m", "rewards.verify._worker"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
@@ -193,24 +193,6 @@ class CheckerPool:
                 self.unchecked += len(pending)
                 break
         return results
-
-    def check(self, pred: str, gold: str, timeout_s: float) -> bool | None:
-        """True/False from the worker, or None when it overran `timeout_s` or crashed."""
-        worker = self._acquire()
-        if not worker.wait_ready():
-            self.failures += 1
-            self._discard(worker)
-            return None
-        deadline = time.monotonic() + max(0.0, timeout_s - _RETURN_MARGIN_S)
-        reply = worker.read_message(deadline) if worker.send({"pred": pred, "gold": gold}) else None
-        if reply is None:
-            self.timeouts += 1
-            self._discard(worker)
-            return None
-        self._release(worker)
-        if "error" in reply:
-            self.failures += 1
-        return bool(reply.get("match"))
 
     def close(self) -> None:
         with self._lock:

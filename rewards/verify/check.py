@@ -1,7 +1,7 @@
 """`answers_match`: is a predicted answer the same mathematics as the gold one?
 
 Plain numbers, choice letters and identical strings are decided here in microseconds; anything
-else goes to a sympy worker process under a hard time bound (see `rewards.sandbox`).
+else goes to a sympy worker process under a hard time bound (see `rewards.verify.sandbox`).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import os
 import threading
 from collections import OrderedDict
 
-from rewards.normalize import (
+from rewards.verify.normalize import (
     choice_letter,
     decimal_comma_reading,
     normalize,
@@ -18,7 +18,7 @@ from rewards.normalize import (
     parse_number,
     split_percent,
 )
-from rewards.sandbox import get_pool
+from rewards.verify.sandbox import get_pool
 
 DEFAULT_TIMEOUT_S = 1.0
 MAX_ANSWER_CHARS = 1000  # longer "answers" are not answers; never hand them to sympy
@@ -37,27 +37,7 @@ def answers_match(pred: str, gold: str, timeout_s: float = DEFAULT_TIMEOUT_S) ->
     >>> answers_match("6", "5")
     False
     """
-    return bool(check_answer(pred, gold, timeout_s))
-
-
-def check_answer(pred: str, gold: str, timeout_s: float = DEFAULT_TIMEOUT_S) -> bool | None:
-    """Like `answers_match`, but None when the check overran its time bound or its worker failed."""
-    if not isinstance(pred, str) or not isinstance(gold, str) or not pred.strip():
-        return False
-    if len(pred) > MAX_ANSWER_CHARS * 4 or len(gold) > MAX_ANSWER_CHARS * 4:
-        return False
-    key = (pred, gold)
-    with _memo_lock:
-        cached = _memo.get(key)
-    if cached is not None:
-        return cached
-    result = _decide(pred, gold, timeout_s)
-    if result is not None:  # a timeout is not memoised as a fact about the pair
-        with _memo_lock:
-            _memo[key] = result
-            if len(_memo) > _MEMO_SIZE:
-                _memo.popitem(last=False)
-    return result
+    return bool(check_answers([(pred, gold)], timeout_s, workers=1)[0])
 
 
 MAX_DEFAULT_WORKERS = 16
@@ -76,7 +56,7 @@ def default_workers() -> int:
 def check_answers(
     pairs: list[tuple[str, str]], timeout_s: float = DEFAULT_TIMEOUT_S, workers: int | None = None, budget_s: float | None = None
 ) -> list[bool | None]:
-    """`check_answer` for a whole batch: each distinct (pred, gold) once, the sympy ones on `workers` processes at once.
+    """`answers_match` for a whole batch: each distinct (pred, gold) once, the sympy ones on `workers` processes at once.
 
     Plain numbers, letters and equal strings are decided in-process; a pair repeated in the batch
     (a policy's identical samples, a hostile answer copied 16 times) is checked once and its verdict,
@@ -124,18 +104,6 @@ def _screen(pred: object, gold: object) -> bool | None:
     if len(pred) > MAX_ANSWER_CHARS * 4 or len(gold) > MAX_ANSWER_CHARS * 4:
         return False
     return None
-
-
-def _decide(pred: str, gold: str, timeout_s: float) -> bool | None:
-    try:
-        fast = fast_match(pred, gold)
-    except (ValueError, ArithmeticError, RecursionError):
-        fast = None
-    if fast is not None:
-        return fast
-    if len(normalize(pred)) > MAX_ANSWER_CHARS:
-        return False
-    return get_pool().check(pred, gold, timeout_s)
 
 
 def fast_match(pred: str, gold: str) -> bool | None:

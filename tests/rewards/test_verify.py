@@ -5,7 +5,7 @@ import time
 import pytest
 
 from rewards import answers_match
-from rewards.equivalence import clear_cache, fast_match
+from rewards.verify.check import clear_cache, fast_match
 
 
 @pytest.mark.parametrize(

@@ -11,12 +11,13 @@ import random
 import re
 from fractions import Fraction
 from functools import lru_cache
+from typing import NamedTuple
 
 import sympy
 from latex2sympy2_extended import latex2sympy
 from sympy.core.relational import Relational
 
-from rewards.normalize import REL_TOL, choice_letter, normalize, numbers_equal, parse_number, split_percent
+from rewards.verify.normalize import REL_TOL, choice_letter, normalize, numbers_equal, parse_number, split_percent
 
 _REL_TOL = REL_TOL
 _PRECISION = 40  # digits of the numeric comparison; sympy Floats have an unbounded exponent
@@ -128,8 +129,35 @@ def split_top_level(text: str, separator: str = ",") -> list[str]:
     return [part.strip() for part in parts]
 
 
+class NumberValue(NamedTuple):
+    """A plain number: its exact value, whether it was written as a decimal, its value / 100 if a percent."""
+
+    value: Fraction | sympy.Basic
+    is_float: bool
+    percent: Fraction | sympy.Basic | None
+
+
+class IntervalValue(NamedTuple):
+    left: str  # `(` or `[`
+    low: Answer
+    high: Answer
+    right: str  # `)` or `]`
+
+
+class EquationValue(NamedTuple):
+    """`lhs = ... = value`: the equation (two sides, else None), the last side, and whether the left side names it."""
+
+    equation: sympy.Basic | None
+    value: Answer | None
+    names_value: bool
+
+
 class Answer:
-    """A parsed answer: kind in {number, expr, relation, tuple, set, interval, choice, text}."""
+    """A parsed answer: kind in {number, expr, relation, tuple, set, interval, choice, equation}.
+
+    `value` by kind: number `NumberValue`, interval `IntervalValue`, equation `EquationValue`,
+    set/tuple a list of `Answer`, choice a letter, expr/relation a sympy object.
+    """
 
     __slots__ = ("kind", "value", "text")
 
@@ -154,8 +182,8 @@ def parse_answer(raw: str) -> Answer:
     if number is not None:
         value, is_float = number
         if is_percent:
-            return Answer("number", (value, is_float, value / 100), text)
-        return Answer("number", (value, is_float, None), text)
+            return Answer("number", NumberValue(value, is_float, value / 100), text)
+        return Answer("number", NumberValue(value, is_float, None), text)
     text = re.sub(r"^\\text\{\s*\}|\\text\{([^{}]*)\}", lambda m: m.group(1) or "", text)
     top_items = split_top_level(text)
     if len(top_items) > 1 and all(top_items) and not (text[:1] in "([" and _balanced_outer(text)):
@@ -169,7 +197,7 @@ def parse_answer(raw: str) -> Answer:
         low, low_op, high_op, high = bounds.groups()
         low_bracket = "(" if low_op == "<" else "["
         high_bracket = ")" if high_op == "<" else "]"
-        return Answer("interval", (low_bracket, parse_answer(low), parse_answer(high), high_bracket), text)
+        return Answer("interval", IntervalValue(low_bracket, parse_answer(low), parse_answer(high), high_bracket), text)
     # Relations: `x = 5` and `x = 1+1 = 2` keep their last side as the value; inequalities stay.
     if _INEQUALITY.search(text) and not text.startswith(("(", "[")):
         return Answer("relation", parse_expression(text), text)
@@ -185,7 +213,7 @@ def parse_answer(raw: str) -> Answer:
             except Unparseable:
                 equation = None
         last = parse_answer(sides[-1]) if sides[-1] else None
-        return Answer("equation", (equation, last, _is_symbol(sides[0]) or _is_label(sides[0]) or _is_symbol(sides[-2])), text)
+        return Answer("equation", EquationValue(equation, last, _is_symbol(sides[0]) or _is_label(sides[0]) or _is_symbol(sides[-2])), text)
     set_match = re.fullmatch(r"\\\{(.*)\\\}", text) or re.fullmatch(r"\{([^{}]*,[^{}]*)\}", text)  # `{1, 2}` too
     if set_match:
         items = [parse_answer(item) for item in split_top_level(set_match.group(1)) if item]
@@ -193,7 +221,7 @@ def parse_answer(raw: str) -> Answer:
     if text[:1] in "([" and text[-1:] in ")]" and _balanced_outer(text):
         items = split_top_level(text[1:-1])
         if len(items) == 2 and (text[0] == "[" or text[-1] == "]"):
-            return Answer("interval", (text[0], parse_answer(items[0]), parse_answer(items[1]), text[-1]), text)
+            return Answer("interval", IntervalValue(text[0], parse_answer(items[0]), parse_answer(items[1]), text[-1]), text)
         if len(items) >= 2:
             return Answer("tuple", [parse_answer(item) for item in items], text)
     value = parse_expression(text)
@@ -204,7 +232,7 @@ def parse_answer(raw: str) -> Answer:
     if not isinstance(value, sympy.Basic):
         raise Unparseable(f"not a mathematical object: {type(value).__name__}")
     if value.is_Number and value.is_finite:
-        return Answer("number", (sympy.Rational(value) if value.is_Rational else value, value.is_Float, None), text)
+        return Answer("number", NumberValue(sympy.Rational(value) if value.is_Rational else value, value.is_Float, None), text)
     return Answer("expr", value, text)
 
 
@@ -315,7 +343,7 @@ def values_equal(a: sympy.Basic, b: sympy.Basic, percent: tuple[Answer, Answer] 
     if percent is not None:
         pred, gold = percent
         if pred.kind == "number" and gold.kind == "number":
-            return _numbers_equal(pred.value, gold.value)
+            return _number_values_equal(pred.value, gold.value)
     if isinstance(a, sympy.MatrixBase) or isinstance(b, sympy.MatrixBase):
         if not (isinstance(a, sympy.MatrixBase) and isinstance(b, sympy.MatrixBase)) or a.shape != b.shape:
             return False
@@ -353,7 +381,7 @@ def numbers_close(a: sympy.Basic, b: sympy.Basic, rel_tol: float = _REL_TOL) -> 
     return bool(difference <= rel_tol * scale)
 
 
-def _numbers_equal(pred: tuple, gold: tuple) -> bool:
+def _number_values_equal(pred: NumberValue, gold: NumberValue) -> bool:
     pred_value, pred_float, pred_percent = pred
     gold_value, gold_float, gold_percent = gold
     candidates = [(pred_value, gold_value)]

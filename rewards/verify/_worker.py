@@ -1,6 +1,6 @@
 """Entry point of the answer-checker worker process: JSON lines in, JSON lines out.
 
-Run as `python -m rewards._worker`; the parent kills it when a check overruns its time bound.
+Run as `python -m rewards.verify._worker`; the parent kills it when a check overruns its time bound.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sys
 
 
 def main() -> None:
-    from rewards.symbolic import equivalent  # imported here so startup cost is paid once, in the child
+    from rewards.verify.symbolic import equivalent  # imported here so startup cost is paid once, in the child
 
     sys.setrecursionlimit(3000)
     out = sys.stdout
