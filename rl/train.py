@@ -19,11 +19,6 @@ from rl.errors import ConfigError, UserError
 logger = logging.getLogger("rl.train")
 
 
-def last_checkpoint(output_dir: Path) -> Path | None:
-    """The newest complete checkpoint of a run (incomplete ones are skipped and moved aside)."""
-    return latest_complete_checkpoint(output_dir)
-
-
 def describe_distributed_setup(trainer) -> str:
     """One line: backend, world size, DeepSpeed ZeRO stage (logged at start, so a run says how it ran)."""
     state = trainer.accelerator.state
@@ -48,6 +43,29 @@ def apply_log_level(level: str) -> None:
     transformers.logging.set_verbosity(numeric)
 
 
+def resume_point(output_dir: Path, max_steps: int, resume: bool, overwrite: bool) -> Path | None:
+    """The checkpoint to resume from (None: start at step 0); raises for a finished run or one in the way."""
+    if overwrite:
+        if output_dir.exists():
+            shutil.rmtree(output_dir)
+        return None
+    if not resume:
+        if checkpoints(output_dir) or finished_step(output_dir) is not None:
+            raise ConfigError(
+                f"trainer.output_dir {output_dir} already holds a run; pass --resume to continue it or --overwrite to start again"
+            )
+        return None
+    done_at = finished_step(output_dir)
+    if done_at is not None and (max_steps < 0 or done_at >= max_steps):
+        raise AlreadyFinished(f"{output_dir}: already finished at step {done_at}; nothing to resume")
+    checkpoint = latest_complete_checkpoint(output_dir)
+    if checkpoint is None:
+        logger.info("--resume: no complete checkpoint in %s yet, starting from step 0", output_dir)
+    elif max_steps > 0 and checkpoint_step(checkpoint) >= max_steps:
+        raise AlreadyFinished(f"{output_dir}: already finished at step {checkpoint_step(checkpoint)} ({checkpoint.name})")
+    return checkpoint
+
+
 class AlreadyFinished(UserError):
     """`--resume` of a run that already reached its last step: nothing to do (exit 0, not an error)."""
 
@@ -58,6 +76,8 @@ def train(config: RunConfig, resume: bool = False, overwrite: bool = False) -> P
     Everything a user can get wrong is checked before the model loads: the trainer arguments with
     this launch's world size (TRL's own validation), the data, the reward stack.
     """
+    from accelerate import PartialState
+
     import rewards
     from rl.algorithms import algorithm_spec
     from rl.data import load_rows
@@ -68,23 +88,14 @@ def train(config: RunConfig, resume: bool = False, overwrite: bool = False) -> P
         raise ConfigError("--resume and --overwrite contradict each other: pick one")
     output_dir = config.output_dir
     max_steps = int(config.trainer.get("max_steps", -1))
-    checkpoint = None
-    if overwrite:
-        if output_dir.exists():
-            shutil.rmtree(output_dir)
-    elif resume:
-        done_at = finished_step(output_dir)
-        if done_at is not None and (max_steps < 0 or done_at >= max_steps):
-            raise AlreadyFinished(f"{output_dir}: already finished at step {done_at}; nothing to resume")
-        checkpoint = latest_complete_checkpoint(output_dir)
-        if checkpoint is None:
-            logger.info("--resume: no complete checkpoint in %s yet, starting from step 0", output_dir)
-        elif max_steps > 0 and checkpoint_step(checkpoint) >= max_steps:
-            raise AlreadyFinished(f"{output_dir}: already finished at step {checkpoint_step(checkpoint)} ({checkpoint.name})")
-    elif checkpoints(output_dir) or finished_step(output_dir) is not None:
-        raise ConfigError(
-            f"trainer.output_dir {output_dir} already holds a run; pass --resume to continue it or --overwrite to start again"
-        )
+    problem = None
+    with PartialState().main_process_first():  # rank 0 moves or deletes files; the others then see the result
+        try:
+            checkpoint = resume_point(output_dir, max_steps, resume, overwrite)
+        except UserError as error:  # raised after the barrier, so no rank is left waiting at it
+            problem = error
+    if problem is not None:
+        raise problem
 
     algorithm = algorithm_spec(config.algorithm)
     reward_funcs, reward_weights = rewards.build(config.rewards, config.answer_checking, warn=False)  # the config check warned already
