@@ -62,7 +62,8 @@ def agreement(pairs: list[dict]) -> tuple[dict, dict, list[dict]]:
     for pair in pairs:
         category = pair["test"]
         totals[category] += 1
-        mine = rewards.answers_match(bare_answer(pair["pred"]), bare_answer(pair["gold"]))
+        precision = (pair.get("options") or {}).get("precision")  # the case's own rounding, given to both checkers
+        mine = rewards.answers_match(bare_answer(pair["pred"]), bare_answer(pair["gold"]), precision=precision if precision != 6 else None)
         peer = math_verify_check(pair["gold"], pair["pred"], pair.get("options"))
         ours[category] += mine == pair["expected"]
         theirs[category] += peer == pair["expected"]

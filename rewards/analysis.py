@@ -43,6 +43,7 @@ class AnalysisOptions:
     timeout_s: float = DEFAULT_TIMEOUT_S  # hard bound per answer check, seconds
     workers: int | None = None  # checker processes per batch; None: the free cores, at least 1
     batch_budget_s: float | None = 60.0  # wall-clock bound on a whole batch's checking; unchecked answers score 0
+    precision: int | None = None  # decimal places a decimal answer may be rounded to (`0.33` for 1/3 at 2); None: exact
 
     def __post_init__(self) -> None:
         if self.fallback not in (None, "last_number"):
@@ -51,6 +52,8 @@ class AnalysisOptions:
             raise ValueError(f"timeout_s must be > 0, got {self.timeout_s}")
         if self.workers is not None and self.workers < 1:
             raise ValueError(f"workers must be >= 1 (or null for the free cores), got {self.workers}")
+        if self.precision is not None and not 0 <= self.precision <= 12:
+            raise ValueError(f"precision must be 0-12 decimal places (or null), got {self.precision}")
         if self.batch_budget_s is not None and not self.batch_budget_s > 0:
             raise ValueError(f"batch_budget_s must be > 0 (or null for none), got {self.batch_budget_s}")
 
@@ -97,7 +100,9 @@ class BatchAnalysis:
         """Each answer checked against its gold; the whole batch at once (repeats checked once, in parallel)."""
         pairs = [(answer, gold) for answer, gold in zip(self.answers, self.golds) if answer is not None]
         verdicts = iter(
-            check_answers(pairs, self.options.timeout_s, self.options.workers, self.options.batch_budget_s) if pairs else []
+            check_answers(pairs, self.options.timeout_s, self.options.workers, self.options.batch_budget_s, self.options.precision)
+            if pairs
+            else []
         )
         results = []
         for answer in self.answers:

@@ -19,7 +19,7 @@ def main() -> None:
     for line in sys.stdin:
         request = json.loads(line)
         try:
-            match = bool(equivalent(request["pred"], request["gold"]))
+            match = bool(equivalent(request["pred"], request["gold"], request.get("precision")))
             reply = {"match": match}
         except Exception as error:  # noqa: BLE001 - the worker reports, the parent decides
             reply = {"match": False, "error": f"{type(error).__name__}: {str(error)[:200]}"}

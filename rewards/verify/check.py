@@ -23,12 +23,15 @@ from rewards.verify.sandbox import get_pool
 DEFAULT_TIMEOUT_S = 1.0
 MAX_ANSWER_CHARS = 1000  # longer "answers" are not answers; never hand them to sympy
 _MEMO_SIZE = 200_000
-_memo: OrderedDict[tuple[str, str], bool] = OrderedDict()
+_memo: OrderedDict[tuple[str, str, int | None], bool] = OrderedDict()
 _memo_lock = threading.Lock()
 
 
-def answers_match(pred: str, gold: str, timeout_s: float = DEFAULT_TIMEOUT_S) -> bool:
+def answers_match(pred: str, gold: str, timeout_s: float = DEFAULT_TIMEOUT_S, precision: int | None = None) -> bool:
     r"""Whether `pred` is mathematically equivalent to `gold`. Never raises, never hangs.
+
+    `precision`: decimal places to which a decimal answer may be rounded (`0.33` for `1/3` at 2);
+    None (default) asks for a relative error of at most 1e-6.
 
     >>> answers_match("0.5", r"\frac{1}{2}")
     True
@@ -37,7 +40,7 @@ def answers_match(pred: str, gold: str, timeout_s: float = DEFAULT_TIMEOUT_S) ->
     >>> answers_match("6", "5")
     False
     """
-    return bool(check_answers([(pred, gold)], timeout_s, workers=1)[0])
+    return bool(check_answers([(pred, gold)], timeout_s, workers=1, precision=precision)[0])
 
 
 MAX_DEFAULT_WORKERS = 16
@@ -54,7 +57,8 @@ def default_workers() -> int:
 
 
 def check_answers(
-    pairs: list[tuple[str, str]], timeout_s: float = DEFAULT_TIMEOUT_S, workers: int | None = None, budget_s: float | None = None
+    pairs: list[tuple[str, str]], timeout_s: float = DEFAULT_TIMEOUT_S, workers: int | None = None, budget_s: float | None = None,
+    precision: int | None = None,
 ) -> list[bool | None]:
     """`answers_match` for a whole batch: each distinct (pred, gold) once, the sympy ones on `workers` processes at once.
 
@@ -70,12 +74,12 @@ def check_answers(
             verdicts[(pred, gold)] = early
             continue
         with _memo_lock:
-            cached = _memo.get((pred, gold))
+            cached = _memo.get((pred, gold, precision))
         if cached is not None:
             verdicts[(pred, gold)] = cached
             continue
         try:
-            fast = fast_match(pred, gold)
+            fast = fast_match(pred, gold, precision)
         except (ValueError, ArithmeticError, RecursionError):
             fast = None
         if fast is None and len(normalize(pred)) > MAX_ANSWER_CHARS:
@@ -85,12 +89,12 @@ def check_answers(
         else:
             to_check.append((pred, gold))
     if to_check:
-        checked = get_pool().check_many(to_check, timeout_s, workers or default_workers(), budget_s)
+        checked = get_pool().check_many(to_check, timeout_s, workers or default_workers(), budget_s, precision)
         for pair, verdict in zip(to_check, checked):
             verdicts[pair] = verdict
             if verdict is not None:
                 with _memo_lock:
-                    _memo[pair] = verdict
+                    _memo[(*pair, precision)] = verdict
         with _memo_lock:
             while len(_memo) > _MEMO_SIZE:
                 _memo.popitem(last=False)
@@ -106,7 +110,7 @@ def _screen(pred: object, gold: object) -> bool | None:
     return None
 
 
-def fast_match(pred: str, gold: str) -> bool | None:
+def fast_match(pred: str, gold: str, precision: int | None = None) -> bool | None:
     """Decide in-process when both sides are plain numbers, choice letters or equal strings; else None."""
     pred_text, gold_text = normalize(pred), normalize(gold)
     if pred_text == gold_text:
@@ -125,12 +129,12 @@ def fast_match(pred: str, gold: str) -> bool | None:
         gold_number = parse_number(decimal_comma_reading(gold_core) or "")
     if gold_number is None or pred_number is None:
         return None
-    if numbers_equal(pred_number, gold_number):
+    if numbers_equal(pred_number, gold_number, precision=precision):
         return True
     # "28%" answers "28" and "0.28"; percent on either side allows both readings.
-    if gold_percent and numbers_equal(pred_number, (gold_number[0] / 100, gold_number[1])):
+    if gold_percent and numbers_equal(pred_number, (gold_number[0] / 100, gold_number[1]), precision=precision):
         return True
-    if pred_percent and numbers_equal((pred_number[0] / 100, pred_number[1]), gold_number):
+    if pred_percent and numbers_equal((pred_number[0] / 100, pred_number[1]), gold_number, precision=precision):
         return True
     return False
 

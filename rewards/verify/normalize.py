@@ -26,7 +26,7 @@ _REMOVE = (
 )  # fmt: skip
 _REPLACE = {
     "\\dfrac": "\\frac", "\\tfrac": "\\frac", "−": "-", "–": "-", "\\minus": "-", "≤": "\\le ",
-    "≥": "\\ge ", "≠": "\\ne ", "\\leqslant": "\\le ", "\\geqslant": "\\ge ", "\\ ": " ",
+    "≥": "\\ge ", "≠": "\\ne ", "\\leqslant": "\\le ", "\\geqslant": "\\ge ",
     "\\lt": "<", "\\gt": ">", "×": "\\times ", "·": "\\cdot ", "÷": "\\div ", "∞": "\\infty ",
     "\\textbf": "\\text", "\\mathrm": "\\text", "\\mbox": "\\text", "\\textrm": "\\text",
     "\\mathbf": "\\text", "\\operatorname": "\\text", "\\textnormal": "\\text", "\\qquad": ", ",
@@ -44,6 +44,8 @@ _LATEX_FRACTION = re.compile(r"^([-+]?)\\frac\s*(?:\{\s*(\d+)\s*\}|(\d))\s*(?:\{
 _SCIENTIFIC = re.compile(r"^([-+]?\d+\.?\d*)\s*(?:\\times|\\cdot|\*|x)\s*10\s*\^\s*\{?\s*([-+]?\d+)\s*\}?$")
 _CHOICE = re.compile(r"^\(?([A-Ea-e])\)?[.:]?$|^\\text\{\(?([A-E])\)?\}$")
 _MAX_FAST_DIGITS = 400
+_OVER_ESCAPED = re.compile(r"\\\\[A-Za-z]")
+_SINGLE_COMMAND = re.compile(r"(?<!\\)\\[A-Za-z]")
 # Degrees: a trailing one is a unit (`30^\circ` answers `30`); inside an expression it is an angle
 # (`\cos(90^\circ - t)`), which latex2sympy converts to radians.
 _DEGREE = r"(?:\^\s*\{\s*\\circ\s*\}|\^\s*\\circ|\\circ|°|\\degree)"
@@ -72,7 +74,8 @@ def normalize(answer: str) -> str:
     text = answer.strip()
     if text.startswith("\\boxed{") and text.endswith("}"):
         text = text[len("\\boxed{") : -1]
-    text = re.sub(r"\\\\(?=[A-Za-z])", r"\\", text)  # `\\frac` (an over-escaped `\frac`): a line break never precedes a command
+    if _OVER_ESCAPED.search(text) and not _SINGLE_COMMAND.search(text):
+        text = text.replace("\\\\", "\\")  # every command written `\\frac`: an over-escaped string, not line breaks
     text = re.sub(r"(\d),\\!\s*(?=\d{3})", r"\1", text)  # 11,\!111: a thousands separator, not a list
     if len(text) <= _MAX_LATEX_FIX_CHARS:
         with_units_removed = normalize_latex(text, _LATEX_FIXES)
@@ -82,6 +85,7 @@ def normalize(answer: str) -> str:
         text = text.replace(token, "")
     for old, new in _REPLACE.items():
         text = text.replace(old, new)
+    text = re.sub(r"(?<!\\)\\ ", " ", text)  # `\ ` is a space; `\\ ` (a row break, then a space) stays
     text = " ".join(text.split()).strip().rstrip(".").strip()
     trailing_degree = _TRAILING_DEGREE.match(text)
     if trailing_degree and trailing_degree.group(1):
@@ -171,16 +175,19 @@ def parse_number(text: str) -> tuple[Fraction, bool] | None:
 REL_TOL = 1e-6
 
 
-def numbers_equal(a: tuple[Fraction, bool], b: tuple[Fraction, bool], rel_tol: float = REL_TOL) -> bool:
+def numbers_equal(a: tuple[Fraction, bool], b: tuple[Fraction, bool], rel_tol: float = REL_TOL, precision: int | None = None) -> bool:
     """Exact for two rationals, relative tolerance when either side was written as a decimal.
 
     The tolerance is relative at every scale (Fractions never underflow): `1/300!` and `1/302!`
-    differ, however close both are to zero.
+    differ, however close both are to zero. With `precision` (decimal places), a decimal side also
+    matches when both round to the same value there (`0.33` for `1/3` at precision 2).
     """
     (value_a, float_a), (value_b, float_b) = a, b
     if not (float_a or float_b):
         return value_a == value_b
-    return abs(value_a - value_b) <= rel_tol * max(abs(value_a), abs(value_b))
+    if abs(value_a - value_b) <= rel_tol * max(abs(value_a), abs(value_b)):
+        return True
+    return precision is not None and round(value_a, precision) == round(value_b, precision)
 
 
 def choice_letter(text: str) -> str | None:

@@ -139,7 +139,9 @@ class CheckerPool:
             self.spares = max(self.spares, workers)
             self._top_up()
 
-    def check_many(self, pairs: list[tuple[str, str]], timeout_s: float, workers: int = 1, budget_s: float | None = None) -> list[bool | None]:
+    def check_many(
+        self, pairs: list[tuple[str, str]], timeout_s: float, workers: int = 1, budget_s: float | None = None, precision: int | None = None
+    ) -> list[bool | None]:
         """Check `pairs` on up to `workers` worker processes at once; None for an overrun, a crash or no time left.
 
         Each check keeps its own hard bound `timeout_s`; the whole call returns within `budget_s`
@@ -159,7 +161,7 @@ class CheckerPool:
                     results[pending.popleft()] = None
                     continue
                 index = pending.popleft()
-                if not worker.send({"pred": pairs[index][0], "gold": pairs[index][1]}):
+                if not worker.send({"pred": pairs[index][0], "gold": pairs[index][1], "precision": precision}):
                     self.failures += 1
                     self._discard(worker)
                     continue

@@ -20,6 +20,8 @@ from sympy.core.relational import Relational
 from rewards.verify.normalize import REL_TOL, choice_letter, normalize, numbers_equal, parse_number, split_percent
 
 _REL_TOL = REL_TOL
+# Decimal places a decimal answer may be rounded to (None: exact up to _REL_TOL); set per request.
+_precision: int | None = None
 _PRECISION = 40  # digits of the numeric comparison; sympy Floats have an unbounded exponent
 _MAX_CHARS = 1000
 _MAX_NESTING = 60
@@ -281,8 +283,17 @@ def _balanced_outer(text: str) -> bool:
 # ---------------------------------------------------------------- equivalence
 
 
-def equivalent(pred: str, gold: str) -> bool:
-    """Whether `pred` and `gold` denote the same mathematics."""
+def equivalent(pred: str, gold: str, precision: int | None = None) -> bool:
+    """Whether `pred` and `gold` denote the same mathematics (decimals rounded to `precision` places, if given)."""
+    global _precision
+    _precision = precision
+    try:
+        return _equivalent(pred, gold)
+    finally:
+        _precision = None
+
+
+def _equivalent(pred: str, gold: str) -> bool:
     try:
         gold_answer = parse_answer(gold)
     except (Unparseable, RecursionError):
@@ -378,7 +389,11 @@ def numbers_close(a: sympy.Basic, b: sympy.Basic, rel_tol: float = _REL_TOL) -> 
         return False
     difference = sympy.N(sympy.Abs(x - y), _PRECISION)
     scale = sympy.N(sympy.Max(sympy.Abs(x), sympy.Abs(y)), _PRECISION)
-    return bool(difference <= rel_tol * scale)
+    if difference <= rel_tol * scale:
+        return True
+    if _precision is not None and (a.is_Float or b.is_Float) and x.is_real and y.is_real:
+        return bool(sympy.Float(x).round(_precision) == sympy.Float(y).round(_precision))
+    return False
 
 
 def _number_values_equal(pred: NumberValue, gold: NumberValue) -> bool:
@@ -390,7 +405,7 @@ def _number_values_equal(pred: NumberValue, gold: NumberValue) -> bool:
     if pred_percent is not None:
         candidates.append((pred_percent, gold_value))
     for x, y in candidates:
-        if numbers_equal((_fraction(x), pred_float), (_fraction(y), gold_float), _REL_TOL):
+        if numbers_equal((_fraction(x), pred_float), (_fraction(y), gold_float), _REL_TOL, _precision):
             return True
     return False
 

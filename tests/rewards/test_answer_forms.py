@@ -92,6 +92,7 @@ def test_prose_inside_answer_tags_is_graded_by_its_stated_answer():
 
 def test_a_batch_of_identical_hostile_answers_costs_one_bound():
     clear_cache()
+    check_answers([(r"\sqrt{4}", "2"), (r"\sqrt{9}", "3")], workers=2)  # a warm pool, as in training after step 1
     for hostile in (r"9^{9^{9^9}}", r"10^{10^{10^{10}}}"):
         started = time.perf_counter()
         verdicts = check_answers([(hostile, "1")] * 16, timeout_s=1.0, workers=2)
@@ -133,3 +134,17 @@ def test_no_checker_process_outlives_the_program_that_started_it():
             except OSError:
                 continue
     assert survivors == []
+
+
+def test_precision_rounds_a_decimal_answer_only_when_asked():
+    assert answers_match("0.33", r"\frac13") is False
+    assert answers_match("0.33", r"\frac13", precision=2) is True
+    assert answers_match("0.34", r"\frac13", precision=2) is False
+    assert answers_match(r"\frac{10001}{30000}", r"\frac13", precision=2) is False  # two exact values are never rounded
+    assert answers_match(r"(0.6,2.6667]", r"(\frac35,\frac83]", precision=2) is True
+
+
+def test_a_row_break_followed_by_a_space_stays_a_row_break():
+    assert answers_match(r"\begin{pmatrix}\frac{1}{3}\\ \frac{1}{5}\end{pmatrix}", r"\begin{pmatrix}\frac13\\\frac15\end{pmatrix}")
+    assert not answers_match(r"\begin{pmatrix}\frac{1}{3}\\ \frac{1}{5}\end{pmatrix}", r"\frac{1}{15}")
+    assert answers_match(r"\\frac{1}{2}", "0.5")  # a string whose every command is over-escaped
