@@ -29,7 +29,7 @@ class DemoSettings:
     out_dir: Path = Path("runs/demo")
     seed: int = 0
     config_dir: Path = field(default_factory=demo_config_dir)
-    sft_steps: int = 1000  # warm-start steps (batch 32) on the mixed-mode traces
+    sft_steps: int = 800  # warm-start steps (batch 32) on the mixed-mode traces
     sft_batch_size: int = 32
     traces_per_question: int = 4
     trace_mix: TraceMix = field(default_factory=TraceMix)

@@ -25,8 +25,8 @@ class TraceMix:
     """
 
     guess_share: float = 0.5
-    derive_share: float = 0.15
-    recheck_share: float = 0.35
+    derive_share: float = 0.1
+    recheck_share: float = 0.4
     guess_accuracy: float = 0.2
     min_rechecks: int = 2
     max_rechecks: int = 3
