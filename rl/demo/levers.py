@@ -107,8 +107,10 @@ def run_levers(settings: DemoSettings, demo_dir: Path | None = Path("runs/demo")
     out.mkdir(parents=True, exist_ok=True)
     base = run_config(settings, REFERENCE)
     rl_levers = list(lever_rewards({}, 1, {}))
-    stages = Stages(settings, total=1 + 1 + len(rl_levers) + (1 + len(rl_levers)) + 1)
-    sft_model = reused_warm_start(settings, base, demo_dir) or warm_start_stage(settings, stages, base)
+    reused = reused_warm_start(settings, base, demo_dir)
+    # stages: [warm start], the RL levers, sft_shortest, evals (warm start, sft_shortest, RL levers), report
+    stages = Stages(settings, total=(reused is None) + len(rl_levers) + 1 + (2 + len(rl_levers)) + 1)
+    sft_model = reused or warm_start_stage(settings, stages, base)
     configs = lever_configs(settings, sft_model)
     for name, config in configs.items():
         stages.run(f"rl-{name}", lambda config=config: {"model": str(train_or_finished(config))}, dump(config))
