@@ -169,8 +169,14 @@ def step_batch(questions: int = 128, samples: int = 8, seed: int = 1) -> list[tu
 
 
 def time_step(pairs: list[tuple[str, str]], workers: int) -> dict:
+    """Fresh, ready workers for each timing: parse caches inside the workers must not carry over between runs."""
+    from rewards.verify.sandbox import get_pool
+
+    get_pool().close()
     clear_cache()
     warm_up(workers)
+    check_answers([(rf"\sqrt{{{n * n}}}", str(n)) for n in range(2, 2 + 2 * workers)], workers=workers)  # all started
+    clear_cache()
     started = time.perf_counter()
     verdicts = check_answers(pairs, DEFAULT_TIMEOUT_S, workers=workers, budget_s=None)
     wall = time.perf_counter() - started

@@ -23,6 +23,7 @@ _PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])  # the directory holdin
 _STARTUP_TIMEOUT_S = 30.0
 # Stop waiting this much before the bound, so that killing the worker and returning fit inside it.
 _RETURN_MARGIN_S = 0.02
+PIPELINE_DEPTH = 4  # pairs sent ahead to each worker in a batch
 
 
 class _Worker:
@@ -59,6 +60,10 @@ class _Worker:
             self._buffer += chunk
         line, self._buffer = self._buffer.split(b"\n", 1)
         return json.loads(line)
+
+    def has_line(self) -> bool:
+        """A whole reply is already read into the buffer (select would not report it)."""
+        return b"\n" in self._buffer
 
     def wait_ready(self) -> bool:
         if not self.ready:
@@ -144,56 +149,119 @@ class CheckerPool:
     ) -> list[bool | None]:
         """Check `pairs` on up to `workers` worker processes at once; None for an overrun, a crash or no time left.
 
-        Each check keeps its own hard bound `timeout_s`; the whole call returns within `budget_s`
-        (plus one kill), leaving the pairs it did not get to as None.
+        Each worker gets up to `PIPELINE_DEPTH` pairs ahead, so it never waits for the parent between
+        checks. Each check keeps its own hard bound `timeout_s` (counted from when the worker reaches
+        it); an overrunning worker is killed, its other queued pairs go to another worker. The whole
+        call returns within `budget_s` (plus one kill), leaving the pairs it did not get to as None.
         """
         results: list[bool | None] = [None] * len(pairs)
-        pending = deque(range(len(pairs)))
-        busy: dict[_Worker, tuple[int, float]] = {}
+        # Pairs with the same gold go to the same worker, one gold at a time: its parse is cached there.
+        by_gold: dict[str, list[int]] = {}
+        for index, (_, gold) in enumerate(pairs):
+            by_gold.setdefault(gold, []).append(index)
+        groups = deque(by_gold.values())
+        pending: deque[int] = deque()  # pairs put back by a killed worker: first served
+        backlog: dict[_Worker, deque[int]] = {}
+        lanes: dict[_Worker, deque[int]] = {}
+        head_deadline: dict[_Worker, float] = {}
+        bound = max(0.0, timeout_s - _RETURN_MARGIN_S)
         batch_deadline = time.monotonic() + budget_s if budget_s is not None else float("inf")
         self.warm_up(workers)
-        while pending or busy:
-            while pending and len(busy) < max(1, workers) and time.monotonic() < batch_deadline:
+
+        def next_pair(worker: _Worker) -> int | None:
+            if pending:
+                return pending.popleft()
+            own = backlog.setdefault(worker, deque())
+            if not own and groups:
+                own.extend(groups.popleft())
+            return own.popleft() if own else None
+
+        def feed(worker: _Worker) -> bool:
+            lane = lanes[worker]
+            while len(lane) < PIPELINE_DEPTH and time.monotonic() < batch_deadline:
+                index = next_pair(worker)
+                if index is None:
+                    break
+                if not worker.send({"pred": pairs[index][0], "gold": pairs[index][1], "precision": precision}):
+                    pending.appendleft(index)
+                    return False
+                if not lane:
+                    head_deadline[worker] = time.monotonic() + bound
+                lane.append(index)
+            return True
+
+        def drop(worker: _Worker) -> None:
+            """Kill a worker: the pair it was on stays None, the ones queued behind it go back to the queue."""
+            lane = lanes.pop(worker)
+            head_deadline.pop(worker, None)
+            if lane:
+                lane.popleft()
+            pending.extendleft(reversed([*lane, *backlog.pop(worker, ())]))
+            self._discard(worker)
+
+        def work_left() -> bool:
+            return bool(pending or groups or any(backlog.values()))
+
+        while work_left() or any(lanes.values()):
+            while (pending or groups) and len(lanes) < max(1, workers) and time.monotonic() < batch_deadline:
                 worker = self._acquire()
                 if not worker.wait_ready():
                     self.failures += 1
                     self._discard(worker)
-                    results[pending.popleft()] = None
+                    # one pair is given up (None), so a checker that cannot start never stalls the batch
+                    if pending:
+                        pending.popleft()
+                    elif groups:
+                        groups[0].pop(0)
+                        if not groups[0]:
+                            groups.popleft()
                     continue
-                index = pending.popleft()
-                if not worker.send({"pred": pairs[index][0], "gold": pairs[index][1], "precision": precision}):
+                lanes[worker] = deque()
+                if not feed(worker):
                     self.failures += 1
-                    self._discard(worker)
-                    continue
-                busy[worker] = (index, time.monotonic() + max(0.0, timeout_s - _RETURN_MARGIN_S))
-            if not busy:
+                    drop(worker)
+            active = [worker for worker, lane in lanes.items() if lane]
+            if not active:
                 break
             now = time.monotonic()
-            wake = min(min(deadline for _, deadline in busy.values()), batch_deadline)
-            ready, _, _ = select.select([w.process.stdout.fileno() for w in busy], [], [], max(0.0, wake - now))
-            by_fd = {w.process.stdout.fileno(): w for w in busy}
-            for fd in ready:
-                worker = by_fd[fd]
-                index, deadline = busy[worker]
-                reply = worker.read_message(deadline)
-                del busy[worker]
-                if reply is None:
-                    self.timeouts += 1
-                    self._discard(worker)
-                    continue
-                if "error" in reply:
-                    self.failures += 1
-                results[index] = bool(reply.get("match"))
-                self._release(worker)
+            wake = min(min(head_deadline[w] for w in active), batch_deadline)
+            buffered = [w for w in active if w.has_line()]
+            ready_fds = {w.process.stdout.fileno() for w in buffered}
+            if not buffered:
+                ready, _, _ = select.select([w.process.stdout.fileno() for w in active], [], [], max(0.0, wake - now))
+                ready_fds = set(ready)
+            for worker in [w for w in active if w.process.stdout.fileno() in ready_fds]:
+                while worker in lanes and lanes[worker]:
+                    reply = worker.read_message(head_deadline[worker])
+                    if reply is None:
+                        self.timeouts += 1
+                        drop(worker)
+                        break
+                    index = lanes[worker].popleft()
+                    results[index] = bool(reply.get("match"))
+                    if "error" in reply:
+                        self.failures += 1
+                    if lanes[worker]:
+                        head_deadline[worker] = time.monotonic() + bound  # the next queued pair starts now
+                    if not feed(worker):
+                        self.failures += 1
+                        drop(worker)
+                        break
+                    if not worker.has_line():
+                        break
             now = time.monotonic()
-            for worker, (_, deadline) in list(busy.items()):
-                if now >= deadline or now >= batch_deadline:
-                    del busy[worker]
+            for worker in [w for w, lane in lanes.items() if lane]:
+                if now >= head_deadline[worker] or now >= batch_deadline:
                     self.timeouts += 1
-                    self._discard(worker)
+                    drop(worker)
             if now >= batch_deadline:
-                self.unchecked += len(pending)
+                self.unchecked += len(pending) + sum(len(g) for g in groups) + sum(len(b) for b in backlog.values())
                 break
+        for worker, lane in list(lanes.items()):
+            if lane:
+                drop(worker)
+            else:
+                self._release(worker)
         return results
 
     def close(self) -> None:
