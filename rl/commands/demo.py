@@ -16,6 +16,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="demo: R1-Zero vs don't overthink; levers: every length control side by side")  # fmt: skip
     parser.add_argument("--out", default=None, help="output directory (default: runs/<suite>, or runs/<suite>-seed<N> for --seed N != 0)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the warm start and both RL runs")
+    parser.add_argument("--seeds", type=int, nargs="+", default=None,
+                        help="levers suite: run these seeds, then chart each method's mean and range (written next to seed 0's)")  # fmt: skip
     parser.add_argument("--fresh", action="store_true", help="delete the demo directory first instead of reusing finished stages")
     parser.add_argument("--toy", action="store_true", help="a seconds-long run at toy size (what the tests run)")
     parser.add_argument(
@@ -24,8 +26,34 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
 
 
+def levers_dir(args: argparse.Namespace, seed: int) -> Path:
+    if args.out:
+        return Path(args.out) / f"seed{seed}" if args.seeds and len(args.seeds) > 1 else Path(args.out)
+    return Path("runs/levers" if seed == 0 else f"runs/levers-seed{seed}")
+
+
+def run_levers_suite(args: argparse.Namespace, settings) -> int:
+    """Each seed's suite in its own directory; with several seeds, their mean-and-range charts in the first one's."""
+    import dataclasses
+
+    from rl.demo.levers import combine_seeds, run_levers
+
+    seeds = args.seeds or [args.seed]
+    reports = {}
+    for seed in seeds:
+        out = levers_dir(args, seed)
+        demo_dir = Path("runs/demo" if seed == 0 else f"runs/demo-seed{seed}")
+        reports[seed] = run_levers(dataclasses.replace(settings, seed=seed, out_dir=out), demo_dir=None if args.toy else demo_dir)
+        print(json.dumps({name: {k: m[k] for k in ("accuracy", "mean_tokens")} for name, m in reports[seed]["methods"].items()}, indent=2))
+        print(f"wrote {out / 'report.md'}, {out / 'report.json'}, {out / 'pareto.png'} and {out / 'test_time.png'}")
+    if len(reports) > 1:
+        first = levers_dir(args, seeds[0])
+        combine_seeds(reports, first)
+        print(f"wrote {first / 'seeds.md'}, {first / 'pareto_seeds.png'} and {first / 'test_time_seeds.png'}")
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
-    from rl.demo.levers import run_levers
     from rl.demo.pipeline import DemoSettings, run_demo
 
     out = Path(args.out or (f"runs/{args.suite}" if args.seed == 0 else f"runs/{args.suite}-seed{args.seed}"))
@@ -34,11 +62,7 @@ def run(args: argparse.Namespace) -> int:
     settings = DemoSettings.toy(out, seed=args.seed) if args.toy else DemoSettings(out_dir=out, seed=args.seed)
     settings.overrides += args.overrides
     if args.suite == "levers":
-        demo_dir = Path("runs/demo" if args.seed == 0 else f"runs/demo-seed{args.seed}")
-        report = run_levers(settings, demo_dir=None if args.toy else demo_dir)
-        print(json.dumps({name: {k: m[k] for k in ("accuracy", "mean_tokens")} for name, m in report["methods"].items()}, indent=2))
-        print(f"wrote {out / 'report.md'}, {out / 'report.json'}, {out / 'pareto.png'} and {out / 'test_time.png'}")
-        return 0
+        return run_levers_suite(args, settings)
     report = run_demo(settings)
     print(json.dumps(report["comparisons"], indent=2))
     print(f"wrote {out / 'report.md'}, {out / 'report.json'} and {out / 'curves.png'}")

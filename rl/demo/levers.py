@@ -196,3 +196,30 @@ def markdown(report: dict) -> str:
                      f"{m['sampled_mean_tokens']:.1f} | {wall} |")  # fmt: skip
     lines += ["", f"Total wall time: {report['total_wall_seconds']:.0f} s", "", "![pareto](pareto.png)", "", "![test time](test_time.png)", ""]
     return "\n".join(lines)
+
+
+def combine_seeds(reports: dict[int, dict], out: Path) -> dict:
+    """Charts and a table over several seeds' suites: each method's mean, with its range across seeds."""
+    from rl.plot import plot_pareto, plot_test_time
+
+    names = [name for name in next(iter(reports.values()))["methods"] if all(name in r["methods"] for r in reports.values())]
+    methods = {name: [(r["methods"][name]["mean_tokens"], r["methods"][name]["accuracy"]) for r in reports.values()] for name in names}
+    seeds = ", ".join(str(seed) for seed in reports)
+    questions = next(iter(reports.values()))["held_out_questions"]
+    plot_pareto(methods, out / "pareto_seeds.png", f"Length controls on the demo task (seeds {seeds}: mean and range; {questions} held-out questions)")
+    curves = {}
+    for name in names:
+        per_seed = [r["methods"][name]["maj_curve"] for r in reports.values()]
+        curves[name] = [(sum(c[k][0] for c in per_seed) / len(per_seed), sum(c[k][1] for c in per_seed) / len(per_seed))
+                        for k in range(min(len(c) for c in per_seed))]  # fmt: skip
+    plot_test_time(curves, out / "test_time_seeds.png", f"Test-time scaling: majority vote over k samples (mean of seeds {seeds})")
+    summary = {name: {"accuracy": [p[1] for p in points], "mean_tokens": [p[0] for p in points]} for name, points in methods.items()}
+    lines = [f"# Which length control? Seeds {seeds} ({questions} held-out questions, greedy)", "",
+             "| method | accuracy (mean, range) | mean tokens (mean, range) |", "|---|---|---|"]  # fmt: skip
+    for name, values in sorted(summary.items(), key=lambda item: -sum(item[1]["accuracy"]) / len(item[1]["accuracy"])):
+        acc, tok = values["accuracy"], values["mean_tokens"]
+        lines.append(f"| {name} | {sum(acc) / len(acc):.3f} ({min(acc):.3f}-{max(acc):.3f}) | {sum(tok) / len(tok):.1f} ({min(tok):.1f}-{max(tok):.1f}) |")
+    lines += ["", "![pareto over seeds](pareto_seeds.png)", "", "![test time over seeds](test_time_seeds.png)", ""]
+    (out / "seeds.md").write_text("\n".join(lines))
+    (out / "seeds.json").write_text(json.dumps({"seeds": list(reports), "methods": summary}, indent=2))
+    return summary
