@@ -17,7 +17,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", default=None, help="output directory (default: runs/<suite>, or runs/<suite>-seed<N> for --seed N != 0)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the warm start and both RL runs")
     parser.add_argument("--seeds", type=int, nargs="+", default=None,
-                        help="levers suite: run these seeds, then chart each method's mean and range (written next to seed 0's)")  # fmt: skip
+                        help="levers suite: run these seeds, then chart each method's mean and range (charts in the first seed's directory)")  # fmt: skip
     parser.add_argument("--fresh", action="store_true", help="delete the demo directory first instead of reusing finished stages")
     parser.add_argument("--toy", action="store_true", help="a seconds-long run at toy size (what the tests run)")
     parser.add_argument(
