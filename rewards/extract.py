@@ -21,6 +21,10 @@ _NUMBER_WITH_UNIT = re.compile(r"(?<![A-Za-z_\d.])-?\d[\d,]*(?:\.\d+)?(?:/\d+)?"
 _STATED = re.compile(r"=|\bis\b")
 # What may stand between boxes that together are one answer: `\boxed{1} and \boxed{2}`, `\boxed{1},\boxed{2}`.
 _BOX_GAP = re.compile(r"(?:[\s,;.$()\[\]]|\\[()\[\]]|\\q?quad|\\[,;!]|\\text\{\s*(?:and|or|,)?\s*\}|\b(?:and|or)\b)*")
+_CONJUNCTION = re.compile(r"\band\b|\bor\b|[,;]")
+_GAP_WORD = re.compile(r"[A-Za-z]\w*")
+_CONCLUSION = re.compile(r"(?:^|[.!?]\s+)((?:therefore|thus|hence|so)\b[^.!?]*)[.!?]?\s*$", re.IGNORECASE)
+_CHAT_MARKER = re.compile(r"<\|[a-z_]+\|>.*$", re.DOTALL)
 SHORT_PROSE_WORDS = 40  # an answer section longer than this is a derivation, not an answer in prose
 
 
@@ -99,8 +103,9 @@ def final_answer(text: str) -> str | None:
     3. math spans (`$..$`, `\(..\)`, `\[..\]`): joined when only separators lie between them
        (`$1$ and $2$`), else the last one, unless a number follows it in the prose;
     4. prose without math: its only number; in short prose (at most `SHORT_PROSE_WORDS` words), the
-       value after the last `=` / `is`, else its last number. In a longer text with several numbers
-       and no stated answer, None: a number that may be an intermediate step is never graded.
+       value after the last `=` / `is`, else its last number. A longer text with several numbers is
+       graded only by a concluding last sentence ("Therefore, ... is 2/3."), else None: a number that
+       may be an intermediate step is never graded.
 
     >>> final_answer("The answer is $5$ dollars.")
     '5'
@@ -134,13 +139,25 @@ def final_answer(text: str) -> str | None:
     if len(numbers) == 1:
         return numbers[0].rstrip(",")
     if len(text.split()) > SHORT_PROSE_WORDS:
-        return None
+        concluding = _CONCLUSION.search(_CHAT_MARKER.sub("", text).rstrip())
+        # A long text is graded only by a concluding sentence ("Therefore, the probability ... is 2/3.").
+        return _first_value(concluding.group(1)) if concluding else None
     statements = list(_STATED.finditer(text))
     if statements:
         found = _first_value(text[statements[-1].end() :])
         if found is not None:
             return found
     return numbers[-1].rstrip(",") if numbers else None
+
+
+def joins_a_list(gap: str) -> bool:
+    """Whether the text between two boxes makes them one list: separators only, or a short phrase with a
+    conjunction (`\\boxed{1} papers and \\boxed{2}`, `\\text{ for part (a) and }`), not `no no no no no`."""
+    if _BOX_GAP.fullmatch(gap):
+        return True
+    plain = re.sub(r"\\text\{([^{}]*)\}", r"\1", gap)
+    words = [w for w in _GAP_WORD.findall(plain) if w not in ("and", "or", "text", "quad", "qquad")]
+    return bool(_CONJUNCTION.search(plain)) and len(words) <= 3
 
 
 def final_boxes(text: str) -> list[str]:
@@ -158,7 +175,7 @@ def final_boxes(text: str) -> list[str]:
         return [boxed.strip()] if boxed is not None else []
     chained = [boxes[-1]]
     for box in reversed(boxes[:-1]):
-        if not _BOX_GAP.fullmatch(text[box[1] : chained[0][0]]):
+        if not joins_a_list(text[box[1] : chained[0][0]]):
             break
         chained.insert(0, box)
     return [content for _, _, content in chained]
@@ -176,10 +193,16 @@ def _first_value(text: str) -> str | None:
     statements = list(_STATED.finditer(outside_math))
     if statements:
         text = text[statements[-1].end() :]
-    span = _MATH_SPAN.search(text)
+    spans = list(_MATH_SPAN.finditer(text))
     number = _NUMBER_WITH_UNIT.search(text)
-    if span and (number is None or span.start() <= number.start()):
-        return next(part for part in span.groups() if part).strip() or None
+    if spans and (number is None or spans[0].start() <= number.start()):
+        listed = [spans[0]]  # `$12$ and $13$`: spans joined by separators are one list
+        for span in spans[1:]:
+            if not _SEPARATORS_ONLY.fullmatch(text[listed[-1].end() : span.start()]):
+                break
+            listed.append(span)
+        values = [next(part for part in span.groups() if part).strip() for span in listed]
+        return ", ".join(value for value in values if value) or None
     return number.group(0).rstrip(",") if number else None
 
 

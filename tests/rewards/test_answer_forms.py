@@ -72,6 +72,9 @@ def test_different_values_never_match_either_way(a, b):
         (r"First $\boxed{255}$ interest, so the final answer is $10,455$. I hope it is correct.", "10,455"),
         (r"\boxed{1} and \boxed{2} and \boxed{3}", "1, 2, 3"),
         (r"\boxed{1} no no no no no \boxed{2}", "2"),
+        (r"\boxed{1} papers and \boxed{2} bins", "1, 2"),
+        (r"$$\boxed{(3, 3)} \text{ for part (a) and } \boxed{(1, 1)}$$", "(3, 3), (1, 1)"),
+        ("Final Answer: The final answer is \"$12 $ and $13 $\". I hope it is correct.", "12, 13"),
         ("AZYUK2A", "AZYUK2A"),
     ],
 )
@@ -84,6 +87,12 @@ def test_a_whole_derivation_in_the_answer_tags_is_not_graded_by_an_intermediate_
     assert final_answer(derivation) is None
     answer = extract_answer(f"<think>x</think><answer>{derivation}</answer>")
     assert not answers_match(answer, "14") and not answers_match(answer, "7")
+
+
+def test_a_long_text_is_graded_by_its_concluding_sentence_only():
+    steps = " ".join(f"Step {i}: we add {i} and {i + 1} to get {2 * i + 1}." for i in range(1, 12))
+    assert final_answer(steps + " Therefore, the probability that Alice wins is 2/3. <|im_start|>user next") == "2/3"
+    assert final_answer(steps + " That is all for now.") is None
 
 
 def test_prose_inside_answer_tags_is_graded_by_its_stated_answer():
