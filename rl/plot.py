@@ -169,51 +169,46 @@ def pareto_front(points: list[tuple[float, float]]) -> list[tuple[float, float]]
 
 
 def plot_pareto(methods: dict[str, list[tuple[float, float]]], out: Path, title: str) -> Path:
-    """Held-out accuracy against mean completion tokens, one marker per method (and seed), the front drawn.
+    """Held-out accuracy against mean completion tokens: one marker per method (the mean over seeds, with
+    bars for their range when there are several), the Pareto front of the markers drawn.
 
-    Two panels: every method, and a zoom on the methods within 6 points of the best accuracy, where
-    length controls usually crowd together.
+    Two panels: every method, and a zoom on the short answers within 6 points of the best accuracy,
+    where length controls crowd together; there each label is tied to its marker by a line.
     """
     plt = pyplot()
-    figure, (full, zoom) = plt.subplots(1, 2, figsize=(13, 5.2), gridspec_kw={"width_ratios": [1, 1]})
-    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    everything = [point for points in methods.values() for point in points]
-    front = pareto_front(everything)
-    best = max(accuracy for _, accuracy in everything)
-    near = [(tokens, accuracy) for tokens, accuracy in everything if accuracy >= best - 0.06]
-    shortest = min(tokens for tokens, _ in near)
-    near = [(tokens, accuracy) for tokens, accuracy in near if tokens <= 1.6 * shortest]  # the crowded corner
-    crowded = sorted(methods, key=lambda name: (-sum(p[1] for p in methods[name]), sum(p[0] for p in methods[name])))
+    figure, (full, zoom) = plt.subplots(1, 2, figsize=(13, 5.2))
+    colours = {name: plt.rcParams["axes.prop_cycle"].by_key()["color"][i % 10] for i, name in enumerate(methods)}
+    centres = {name: (sum(p[0] for p in pts) / len(pts), sum(p[1] for p in pts) / len(pts)) for name, pts in methods.items()}
+    front = pareto_front(list(centres.values()))
+    best = max(accuracy for _, accuracy in centres.values())
+    near = {name for name, (tokens, accuracy) in centres.items() if accuracy >= best - 0.06}
+    shortest = min(centres[name][0] for name in near)
+    near = {name for name in near if centres[name][0] <= 1.6 * shortest}  # the crowded corner
+    crowded = sorted(near, key=lambda name: (-centres[name][1], centres[name][0]))
     for axis in (full, zoom):
-        for index, (name, points) in enumerate(methods.items()):
-            colour = colours[index % len(colours)]
-            xs, ys = [p[0] for p in points], [p[1] for p in points]
-            axis.scatter(xs, ys, s=60, color=colour, label=name, zorder=3)
-            if len(points) > 1:  # seeds: the range, around their mean
-                axis.plot([min(xs), max(xs)], [sum(ys) / len(ys)] * 2, color=colour, alpha=0.5)
-                axis.plot([sum(xs) / len(xs)] * 2, [min(ys), max(ys)], color=colour, alpha=0.5)
-            x, y = sum(xs) / len(xs), sum(ys) / len(ys)
-            in_zoom = any(abs(x - t) < 1e-9 and abs(y - a) < 1e-9 for t, a in near)
-            if axis is full and in_zoom:
-                continue  # named in the zoom
-            if axis is zoom and not in_zoom:
-                continue
-            if axis is full:
+        for name, points in methods.items():
+            x, y = centres[name]
+            axis.scatter([x], [y], s=60, color=colours[name], label=name, zorder=3)
+            if len(points) > 1:  # seeds: their range around the mean
+                xs, ys = [p[0] for p in points], [p[1] for p in points]
+                axis.plot([min(xs), max(xs)], [y, y], color=colours[name], alpha=0.5)
+                axis.plot([x, x], [min(ys), max(ys)], color=colours[name], alpha=0.5)
+            if axis is full and name not in near:
                 axis.annotate(name, (x, y), textcoords="offset points", xytext=(6, 4), fontsize=8)
-                continue
-            # The crowded corner: labels in a column (best first), each tied to its point by a line in its colour.
-            row = [n for n in crowded if any(abs(sum(p[0] for p in methods[n]) / len(methods[n]) - t) < 1e-9 for t, _ in near)].index(name)
-            axis.annotate(f"{name} ({x:.1f} tokens, {y:.3f})", (x, y), xycoords="data", xytext=(0.55, 0.93 - 0.07 * row),
-                          textcoords="axes fraction", fontsize=8, color=colour,
-                          arrowprops={"arrowstyle": "-", "color": colour, "alpha": 0.6, "linewidth": 0.8})  # fmt: skip
+            elif axis is zoom and name in near:
+                axis.annotate(f"{name} ({x:.1f} tokens, {y:.3f})", (x, y), xycoords="data", xytext=(0.55, 0.93 - 0.07 * crowded.index(name)),
+                              textcoords="axes fraction", fontsize=8, color=colours[name],
+                              arrowprops={"arrowstyle": "-", "color": colours[name], "alpha": 0.6, "linewidth": 0.8})  # fmt: skip
         axis.step([p[0] for p in front], [p[1] for p in front], where="post", color="black", linestyle="--", alpha=0.6,
                   label="Pareto front", zorder=2)  # fmt: skip
         axis.set_xlabel("mean completion tokens (held-out, greedy)")
         axis.set_ylabel("accuracy (held-out, greedy)")
         axis.grid(alpha=0.3)
-    x_low, x_high = min(t for t, _ in near), max(t for t, _ in near)
-    zoom.set_xlim(x_low - 0.1 * (x_high - x_low) - 1, x_high + 0.1 * (x_high - x_low) + 1)
-    zoom.set_ylim(best - 0.065, best + 0.01)
+    low = min(min(p[0] for p in methods[name]) for name in near)
+    high = max(max(p[0] for p in methods[name]) for name in near)
+    bottom = min(min(p[1] for p in methods[name]) for name in near)
+    zoom.set_xlim(low - 0.1 * (high - low) - 1, high + 0.1 * (high - low) + 1)
+    zoom.set_ylim(min(bottom, best - 0.06) - 0.005, max(max(p[1] for p in methods[n]) for n in near) + 0.01)
     zoom.set_title(f"zoom: the short answers within 6 points of the best accuracy ({best:.3f})", fontsize=10)
     full.set_title("all methods", fontsize=10)
     full.legend(fontsize=8, loc="lower right")
