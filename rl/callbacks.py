@@ -11,6 +11,7 @@ from transformers import TrainerCallback
 
 from rewards.base import stateful_rewards
 from rl.checkpoints import checkpoint_dir, mark_complete
+from rl.jsonl import read_jsonl_tolerant
 
 logger = logging.getLogger("rl.callbacks")
 REWARD_STATE_FILE = "reward_state.json"
@@ -25,19 +26,6 @@ def _jsonable(value: object) -> object:
         return float(value)  # tensors, numpy scalars
     except (TypeError, ValueError):
         return str(value)
-
-
-def read_jsonl_tolerant(path: Path) -> tuple[list[dict], int]:
-    """Records of a JSON-lines file and the number of unreadable lines (a line torn by a kill mid-write)."""
-    records, torn = [], 0
-    for line in Path(path).read_text(errors="replace").splitlines():
-        if not line.strip():
-            continue
-        try:
-            records.append(json.loads(line))
-        except json.JSONDecodeError:
-            torn += 1
-    return records, torn
 
 
 class MetricsJsonl(TrainerCallback):

@@ -10,6 +10,7 @@ import math
 from pathlib import Path
 
 from rl.errors import UserError
+from rl.jsonl import read_jsonl_tolerant
 
 # (panel title, y label, [(metric, line style label)]); names are the interface in DESIGN.md.
 PANELS = [
@@ -37,15 +38,8 @@ def read_metrics(run_dir: Path) -> list[dict]:
     path = run_dir / "metrics.jsonl" if run_dir.is_dir() else run_dir
     if not path.is_file():
         raise UserError(f"no metrics.jsonl in {run_dir}")
-    rows = []
-    for line in path.read_text().splitlines():
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError:
-            continue  # the trainer may be writing this line right now
-        if "train_runtime" not in row:
-            rows.append(row)
-    return rows
+    records, _ = read_jsonl_tolerant(path)  # the trainer may be writing the last line right now
+    return [row for row in records if "train_runtime" not in row]
 
 
 def ema(values: list[float], smoothing: float) -> list[float]:
