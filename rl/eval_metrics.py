@@ -61,3 +61,38 @@ def accuracy_by_length_quintile(tokens: Sequence[int], correct: Sequence[bool]) 
 
 def mean(values: Sequence[float]) -> float | None:
     return sum(values) / len(values) if values else None
+
+
+def paired_difference(first: Sequence[bool], second: Sequence[bool], z: float = 1.96) -> dict:
+    r"""Paired accuracy difference `second - first` on the same questions, with a normal-approximation interval.
+
+    With per-question differences $d_i = s_i - f_i \in \{-1, 0, 1\}$: $\bar d \pm z \cdot sd(d) / \sqrt{n}$
+    (z = 1.96: 95%). Pairing removes the between-question variance that two independent accuracies
+    would carry, so the interval is what a "within 2 points" statement should be read against.
+
+    Args:
+        first, second: correctness of each question under two models, in the same question order (length n >= 2).
+        z: the normal quantile of the interval.
+
+    Returns:
+        `{"points", "ci95_low", "ci95_high", "questions", "first_only", "second_only"}`; the first three in
+        accuracy points (100 x), the last two count questions only one model got right.
+
+    Raises:
+        ValueError: the sequences differ in length or hold fewer than 2 questions.
+
+    >>> paired_difference([1, 1, 0, 0], [1, 0, 1, 1])["points"]
+    25.0
+    """
+    if len(first) != len(second) or len(first) < 2:
+        raise ValueError(f"need two equally long sequences of >= 2 questions, got {len(first)} and {len(second)}")
+    differences = [int(bool(s)) - int(bool(f)) for f, s in zip(first, second)]
+    n = len(differences)
+    centre = sum(differences) / n
+    spread = math.sqrt(sum((d - centre) ** 2 for d in differences) / (n - 1))
+    half_width = z * spread / math.sqrt(n)
+    return {
+        "points": round(100 * centre, 2), "ci95_low": round(100 * (centre - half_width), 2),
+        "ci95_high": round(100 * (centre + half_width), 2), "questions": n,
+        "first_only": differences.count(-1), "second_only": differences.count(1),
+    }  # fmt: skip

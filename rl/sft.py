@@ -8,6 +8,9 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
+# The schedule every fine-tune uses (part of the demo base's recipe, `rl.demo.base`).
+SFT_SCHEDULE = {"lr_scheduler_type": "cosine", "warmup_fraction": 0.05, "weight_decay": 0.01}
+
 
 def fine_tune(
     model_path: str, rows: list[dict], output_dir: Path, max_steps: int, seed: int, batch_size: int = 32,
@@ -25,9 +28,9 @@ def fine_tune(
         max_steps=max_steps,
         per_device_train_batch_size=batch_size,
         learning_rate=learning_rate,
-        lr_scheduler_type="cosine",
-        warmup_steps=max(1, max_steps // 20),
-        weight_decay=0.01,
+        lr_scheduler_type=SFT_SCHEDULE["lr_scheduler_type"],
+        warmup_steps=max(1, int(max_steps * SFT_SCHEDULE["warmup_fraction"])),
+        weight_decay=SFT_SCHEDULE["weight_decay"],
         logging_steps=max(1, max_steps // 20),
         save_steps=max(1, max_steps // 4),
         save_total_limit=1,

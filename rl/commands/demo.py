@@ -15,10 +15,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--suite", choices=["demo", "levers"], default="demo",
                         help="demo: R1-Zero vs don't overthink; levers: every length control side by side")  # fmt: skip
     parser.add_argument("--out", default=None, help="output directory (default: runs/<suite>, or runs/<suite>-seed<N> for --seed N != 0)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the warm start and both RL runs")
+    parser.add_argument("--seed", type=int, default=0, help="seed of both RL runs and the sampled evals (the shipped base is the same for every seed)")
     parser.add_argument("--seeds", type=int, nargs="+", default=None,
                         help="levers suite: run these seeds, then chart each method's mean and range (charts in the first seed's directory)")  # fmt: skip
     parser.add_argument("--fresh", action="store_true", help="delete the demo directory first instead of reusing finished stages")
+    parser.add_argument("--rebuild-base", action="store_true",
+                        help="build the warm start (the base model both RL runs start from) here from scratch instead of using the shipped one (~8 min)")
+    parser.add_argument("--ship-base", action="store_true",
+                        help="with --rebuild-base, from a checkout: copy the base built here into rl/demo/base/ with its recipe (maintainers)")
     parser.add_argument("--toy", action="store_true", help="a seconds-long run at toy size (what the tests run)")
     parser.add_argument(
         "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
@@ -54,13 +58,19 @@ def run_levers_suite(args: argparse.Namespace, settings) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rl.demo.pipeline import DemoSettings, run_demo
+    import dataclasses
 
+    from rl.demo.pipeline import DemoSettings, run_demo
+    from rl.errors import UserError
+
+    if args.ship_base and not args.rebuild_base:
+        raise UserError("--ship-base needs --rebuild-base (it ships the base this demo builds)")
     out = Path(args.out or (f"runs/{args.suite}" if args.seed == 0 else f"runs/{args.suite}-seed{args.seed}"))
     if args.fresh and out.exists():
         shutil.rmtree(out)
     settings = DemoSettings.toy(out, seed=args.seed) if args.toy else DemoSettings(out_dir=out, seed=args.seed)
     settings.overrides += args.overrides
+    settings = dataclasses.replace(settings, rebuild_base=args.rebuild_base, ship_base=args.ship_base)
     if args.suite == "levers":
         return run_levers_suite(args, settings)
     report = run_demo(settings)

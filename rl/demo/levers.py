@@ -8,6 +8,7 @@ the suite writes `report.json`, `report.md`, `pareto.png` and `test_time.png`.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from pathlib import Path
@@ -15,16 +16,17 @@ from pathlib import Path
 from rl.demo.pipeline import (
     DemoSettings,
     Stages,
+    base_model,
     dump_section,
     eval_stage,
     run_config,
     train_or_finished,
-    warm_start_stage,
 )
 from rl.errors import UserError
 
 logger = logging.getLogger("rl.demo")
 REFERENCE = "r1_zero"
+HELD_OUT_QUESTIONS = 256  # the levers compare many runs: the first 256 of the demo's held-out questions
 
 
 def lever_rewards(base_rewards: dict, max_completion_tokens: int, length_settings: dict) -> dict[str, dict]:
@@ -103,6 +105,8 @@ def run_levers(settings: DemoSettings, demo_dir: Path | None = Path("runs/demo")
     from rl.distill import distill
     from rl.plot import plot_pareto, plot_test_time
 
+    if settings.eval_limit is None:  # its published table was made on the first 256 held-out questions
+        settings = dataclasses.replace(settings, eval_limit=HELD_OUT_QUESTIONS)
     out = settings.out_dir
     out.mkdir(parents=True, exist_ok=True)
     base = run_config(settings, REFERENCE)
@@ -110,7 +114,7 @@ def run_levers(settings: DemoSettings, demo_dir: Path | None = Path("runs/demo")
     reused = reused_warm_start(settings, base, demo_dir)
     # stages: [warm start], the RL levers, sft_shortest, evals (warm start, sft_shortest, RL levers), report
     stages = Stages(settings, total=(reused is None) + len(rl_levers) + 1 + (2 + len(rl_levers)) + 1)
-    sft_model = reused or warm_start_stage(settings, stages, base)
+    sft_model = reused or base_model(settings, stages, base)[0]
     configs = lever_configs(settings, sft_model)
     for name, config in configs.items():
         stages.run(f"rl-{name}", lambda config=config: {"model": str(train_or_finished(config))}, dump(config))

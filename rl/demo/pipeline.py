@@ -27,14 +27,18 @@ class DemoSettings:
     """Sizes of the demo; `toy()` is the seconds-long version the test suite runs."""
 
     out_dir: Path = Path("runs/demo")
-    seed: int = 0
+    seed: int = 0  # seed of both RL runs and the sampled evals
+    base_seed: int = 0  # seed of the warm start (part of the shipped base's recipe)
+    rebuild_base: bool = False  # build the warm start here even when the shipped base matches the recipe
+    ship_base: bool = False  # copy the base built here into the package (maintainers; needs rebuild_base)
     config_dir: Path = field(default_factory=demo_config_dir)
     sft_steps: int = 800  # warm-start steps (batch 32) on the mixed-mode traces
     sft_batch_size: int = 32
     traces_per_question: int = 4
     trace_mix: TraceMix = field(default_factory=TraceMix)
     eval_samples: int = 4  # K for the sampled eval (pass@K, maj@K)
-    eval_limit: int | None = None  # held-out questions (None: the whole test split)
+    eval_limit: int | None = None  # held-out questions (None: the whole test split, 1,024 in the demo's config)
+    eval_batch_size: int = 64  # prompts per generate call in the evals (larger batches use the CPU better)
     overrides: list[str] = field(default_factory=list)  # `--set` for both RL runs (e.g. trainer.max_steps=30)
     # the levers suite's rejection-sampling distillation: 4 samples for each of 400 training questions
     distill: dict = field(default_factory=lambda: {"samples": 4, "rule": "shortest_correct", "limit": 400, "sft_steps": 150,
@@ -53,7 +57,7 @@ class DemoSettings:
 
     def fingerprint(self) -> dict:
         """What a finished stage must have been made with to be reused."""
-        return {"seed": self.seed, "sft_steps": self.sft_steps, "traces_per_question": self.traces_per_question,
+        return {"seed": self.seed, "base_seed": self.base_seed, "sft_steps": self.sft_steps, "traces_per_question": self.traces_per_question,
                 "trace_mix": asdict(self.trace_mix), "overrides": list(self.overrides)}  # fmt: skip
 
 
@@ -115,29 +119,71 @@ def dump_section(config, section: str) -> object:
     return config.model_dump(mode="json")[section]
 
 
-def warm_start_stage(settings: DemoSettings, stages: Stages, base) -> str:
-    """The SFT warm start on the mixed-mode traces (a stage); returns the model directory."""
+def warm_start_rows(settings: DemoSettings, base) -> tuple[str, list[dict]]:
+    """(the `tiny:` model directory the warm start begins from, its SFT rows): the inputs of the base's recipe."""
     from rl.data import load_rows
-    from rl.demo.sft import sft_rows, warm_start
+    from rl.demo.sft import sft_rows
     from rl.models import resolve_model
 
+    questions = load_rows(base.data, base.prompt, split="train")
+    mix = dataclasses.replace(settings.trace_mix, traces_per_question=settings.traces_per_question)
+    return resolve_model(base.model), sft_rows(list(questions), mix, settings.base_seed)
+
+
+def warm_start_recipe(settings: DemoSettings, tiny_model: str, rows: list[dict]) -> dict:
+    from rl.demo.base import base_recipe
+    from rl.demo.sft import WARM_START_LEARNING_RATE
+    from rl.sft import SFT_SCHEDULE
+
+    sft = {"max_steps": settings.sft_steps, "batch_size": settings.sft_batch_size, "learning_rate": WARM_START_LEARNING_RATE,
+           "seed": settings.base_seed, **SFT_SCHEDULE}  # fmt: skip
+    return base_recipe(tiny_model, rows, sft)
+
+
+def warm_start_stage(settings: DemoSettings, stages: Stages, base) -> str:
+    """The SFT warm start on the mixed-mode traces (a stage); returns the model directory."""
+    from rl.demo.sft import warm_start
+
     def sft() -> dict:
-        questions = load_rows(base.data, base.prompt, split="train")
-        mix = dataclasses.replace(settings.trace_mix, traces_per_question=settings.traces_per_question)
-        rows = sft_rows(list(questions), mix, settings.seed)
-        model = warm_start(resolve_model(base.model), rows, settings.out_dir / "sft", settings.sft_steps, settings.seed, settings.sft_batch_size)
+        tiny_model, rows = warm_start_rows(settings, base)
+        model = warm_start(tiny_model, rows, settings.out_dir / "sft", settings.sft_steps, settings.base_seed, settings.sft_batch_size)
         return {"model": str(model), "traces": len(rows)}
 
     return stages.run("sft", sft, {section: dump_section(base, section) for section in ("model", "data", "prompt")})["model"]
+
+
+def base_model(settings: DemoSettings, stages: Stages, base) -> tuple[str, dict]:
+    """The model both RL runs start from, and where it came from (`source`: shipped or built, `recipe_sha`).
+
+    The shipped base is used when the current recipe made it (`rl.demo.base`); otherwise, or with
+    `--rebuild-base`, the warm start is built here as a stage (about 8 minutes on 2 cores).
+    """
+    from rl.demo.base import read_shipped, recipe_sha, shipped_base_for
+
+    tiny_model, rows = warm_start_rows(settings, base)
+    recipe = warm_start_recipe(settings, tiny_model, rows)
+    shipped_record = read_shipped()
+    shipped = None if settings.rebuild_base else shipped_base_for(recipe)
+    origin = {"recipe_sha": recipe_sha(recipe), "recipe": recipe,
+              "shipped_heldout": (shipped_record or {}).get("heldout"), "shipped_recipe_sha": (shipped_record or {}).get("recipe_sha")}  # fmt: skip
+    if shipped is not None:
+        logger.info("base: the shipped warm start %s (recipe %s); --rebuild-base builds it from scratch", shipped, origin["recipe_sha"])
+        return str(shipped), {"source": "shipped", **origin}
+    if not settings.rebuild_base and shipped_record is not None:
+        logger.warning("base: the shipped warm start was made by recipe %s, these settings ask for %s: building it here",
+                       shipped_record.get("recipe_sha"), origin["recipe_sha"])  # fmt: skip
+    return warm_start_stage(settings, stages, base), {"source": "built", **origin}
 
 
 def eval_settings(settings: DemoSettings, base):
     """(greedy, sampled) eval settings; sampled at the RL runs' temperature, so pass@1 is the trained policy."""
     from rl.evaluate import EvalSettings
 
-    greedy = EvalSettings(samples=1, greedy=True, limit=settings.eval_limit)
+    greedy = EvalSettings(samples=1, greedy=True, limit=settings.eval_limit, batch_size=settings.eval_batch_size)
     temperature = float(base.trainer.get("temperature", 1.0))
-    return greedy, EvalSettings(samples=settings.eval_samples, temperature=temperature, limit=settings.eval_limit)
+    sampled = EvalSettings(samples=settings.eval_samples, temperature=temperature, limit=settings.eval_limit,
+                           batch_size=max(1, settings.eval_batch_size // settings.eval_samples))  # fmt: skip
+    return greedy, sampled
 
 
 def eval_stage(settings: DemoSettings, stages: Stages, base, name: str, model: str) -> dict:
@@ -161,11 +207,27 @@ def run_demo(settings: DemoSettings) -> dict:
     settings.out_dir.mkdir(parents=True, exist_ok=True)
     base = run_config(settings, RUNS[0])  # the task, template and base model of both runs
     stages = Stages(settings, total=1 + len(RUNS) + (1 + len(RUNS)) + 1)
-    sft_model = warm_start_stage(settings, stages, base)
+    sft_model, origin = base_model(settings, stages, base)
+    if origin["source"] == "shipped":
+        stages.total -= 1
     configs = {run: run_config(settings, run, sft_model) for run in RUNS}
     for run, config in configs.items():
         stages.run(f"rl-{run}", lambda config=config: {"model": str(train_or_finished(config))}, dump(config))
     models = {"sft": sft_model, **{run: str(settings.out_dir / run) for run in RUNS}}
     for name, model in models.items():
         eval_stage(settings, stages, base, name, model)
-    return stages.run("report", lambda: write_report(settings, stages.wall_seconds))
+    report = stages.run("report", lambda: write_report(settings, stages.wall_seconds, origin), inputs={"base": origin["recipe_sha"]})
+    if settings.ship_base:
+        ship(settings, sft_model, origin)
+    return report
+
+
+def ship(settings: DemoSettings, model: str, origin: dict) -> None:
+    """`--ship-base`: copy a base built by this demo into the package, with its recipe and held-out eval."""
+    from rl.demo.base import ship_base
+
+    if origin["source"] != "built":
+        raise UserError("--ship-base needs --rebuild-base: this demo used the shipped base")
+    heldout = json.loads((settings.out_dir / "eval" / "sft" / "greedy" / "summary.json").read_text())
+    target = ship_base(Path(model), origin["recipe"], {key: heldout[key] for key in ("accuracy", "mean_tokens", "questions")})
+    logger.info("shipped the base to %s (recipe %s); commit it", target, origin["recipe_sha"])

@@ -8,11 +8,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from rl.eval_metrics import paired_difference
 from rl.plot import plot_runs, read_metrics
 
 EDGE_STEPS = 10  # "first/last 10 training steps" of the length-growth check
 
-RUN_LABELS = {"sft": "SFT warm start", "r1_zero": "R1-Zero (correctness + format)", "dont_overthink": "don't overthink (+ length)"}
+RUN_LABELS = {"sft": "base (SFT warm start)", "r1_zero": "R1-Zero (correctness + format)", "dont_overthink": "don't overthink (+ length)"}
 
 
 def reasoning_mode(completion: str) -> str:
@@ -61,8 +62,25 @@ def run_entry(eval_dir: Path, wall_seconds: dict[str, float], name: str) -> dict
     }
 
 
-def comparisons(runs: dict) -> dict:
-    """The demo's claims as numbers: RL gain over SFT, and what the length penalty costs and saves."""
+def greedy_correct(eval_dir: Path) -> dict[str, bool]:
+    """Question id -> greedy correctness, from one eval's samples.jsonl."""
+    rows = [json.loads(line) for line in (eval_dir / "greedy" / "samples.jsonl").read_text().splitlines() if line.strip()]
+    return {row["id"]: row["correct"] for row in rows}
+
+
+def paired(out: Path, first: str, second: str) -> dict:
+    """Paired greedy accuracy difference `second - first` over the questions both evals graded, with its 95% interval."""
+    a, b = greedy_correct(out / "eval" / first), greedy_correct(out / "eval" / second)
+    ids = [question for question in a if question in b]
+    return paired_difference([a[i] for i in ids], [b[i] for i in ids])
+
+
+def comparisons(runs: dict, out: Path | None = None) -> dict:
+    """The demo's claims as numbers: RL gain over SFT, and what the length penalty costs and saves.
+
+    With `out` (the demo directory), the two accuracy claims also come as paired differences with a
+    95% interval (`*_paired`), read from the per-question greedy samples.
+    """
     sft, r1, short = runs["sft"], runs["r1_zero"], runs["dont_overthink"]
     first, last = f"first_{EDGE_STEPS}_steps_mean_tokens", f"last_{EDGE_STEPS}_steps_mean_tokens"
     r1_train = r1.get("training", {})
@@ -71,7 +89,9 @@ def comparisons(runs: dict) -> dict:
         "r1_zero_training_length_growth": round(r1_train[last] / r1_train[first], 3) if r1_train.get(first) else None,
         "length_ratio_dont_overthink_vs_r1_zero": round(short["mean_tokens"] / r1["mean_tokens"], 3) if r1["mean_tokens"] else None,
         "accuracy_change_points_dont_overthink_vs_r1_zero": round(100 * (short["accuracy"] - r1["accuracy"]), 2),
-    }
+        **({"rl_gain_paired": paired(out, "sft", "r1_zero"), "dont_overthink_vs_r1_zero_paired": paired(out, "r1_zero", "dont_overthink")}
+           if out is not None else {}),
+    }  # fmt: skip
 
 
 def markdown(report: dict) -> str:
@@ -104,7 +124,17 @@ def markdown(report: dict) -> str:
         f"{runs['r1_zero']['training'].get(f'last_{EDGE_STEPS}_steps_mean_tokens')} (x{checks['r1_zero_training_length_growth']})",
         f"- Length, don't overthink / R1-Zero (greedy mean tokens): {checks['length_ratio_dont_overthink_vs_r1_zero']}",
         f"- Accuracy, don't overthink vs R1-Zero: {checks['accuracy_change_points_dont_overthink_vs_r1_zero']:+.1f} points",
-        f"- Total wall time: {report['total_wall_seconds']:.0f} s",
+        *(
+            f"- Paired, {label}: {pair['points']:+.1f} points, 95% interval [{pair['ci95_low']:+.1f}, {pair['ci95_high']:+.1f}] "
+            f"over {pair['questions']} questions ({pair['second_only']} right only after, {pair['first_only']} only before)"
+            for label, pair in (("R1-Zero vs base", checks.get("rl_gain_paired")),
+                                ("don't overthink vs R1-Zero", checks.get("dont_overthink_vs_r1_zero_paired"))) if pair
+        ),
+        f"- Base: {report.get('base', {}).get('source', '?')} (recipe {report.get('base', {}).get('recipe_sha')})"
+        + (f"; built here {report['base']['built_vs_shipped_points']:+.1f} points vs the shipped one's {report['base']['shipped_accuracy']:.3f}"
+           if "built_vs_shipped_points" in report.get("base", {}) else ""),
+        f"- Total wall time: {report['total_wall_seconds']:.0f} s ("
+        + ", ".join(f"{stage} {seconds:.0f} s" for stage, seconds in report["stage_wall_seconds"].items()) + ")",
         "",
         "Reasoning modes of the greedy held-out answers (guess: answer first; derive: steps; recheck: steps + re-checks):",
         "",
@@ -121,8 +151,21 @@ def markdown(report: dict) -> str:
     return "\n".join(lines)
 
 
-def write_report(settings, wall_seconds: dict[str, float]) -> dict:
-    """Write report.json, report.md and curves.png into the demo directory; returns the report."""
+def base_entry(origin: dict, sft_run: dict) -> dict:
+    """Where the base came from; a base built here is compared with the shipped one's recorded held-out accuracy."""
+    entry = {key: origin.get(key) for key in ("source", "recipe_sha", "shipped_recipe_sha")}
+    shipped = origin.get("shipped_heldout")
+    if origin.get("source") == "built" and shipped and shipped.get("questions") == sft_run["questions"]:
+        entry["shipped_accuracy"] = shipped["accuracy"]
+        entry["built_vs_shipped_points"] = round(100 * (sft_run["accuracy"] - shipped["accuracy"]), 2)
+    return entry
+
+
+def write_report(settings, wall_seconds: dict[str, float], origin: dict | None = None) -> dict:
+    """Write report.json, report.md and curves.png into the demo directory; returns the report.
+
+    `origin`: where the base came from (`rl.demo.pipeline.base_model`); recorded as `report["base"]`.
+    """
     out = Path(settings.out_dir)
     runs = {name: run_entry(out / "eval" / name, wall_seconds, name) for name in RUN_LABELS}
     for name in runs:
@@ -131,7 +174,8 @@ def write_report(settings, wall_seconds: dict[str, float]) -> dict:
     report = {
         "seed": settings.seed,
         "runs": runs,
-        "comparisons": comparisons(runs),
+        "base": base_entry(origin or {}, runs["sft"]),
+        "comparisons": comparisons(runs, out),
         "stage_wall_seconds": wall_seconds,
         "total_wall_seconds": round(sum(wall_seconds.values()), 1),
     }

@@ -12,6 +12,8 @@ from pathlib import Path
 from rl.prompts import R1_ZERO
 from rl.tasks import guess_trace, reasoning_trace
 
+WARM_START_LEARNING_RATE = 2e-3  # from scratch: far above a fine-tune's rate
+
 
 @dataclass
 class TraceMix:
@@ -67,4 +69,4 @@ def warm_start(model_path: str, rows: list[dict], output_dir: Path, max_steps: i
     """The demo's warm start: SFT from scratch at a high learning rate (`rl.sft.fine_tune`); returns the model dir."""
     from rl.sft import fine_tune
 
-    return fine_tune(model_path, rows, output_dir, max_steps, seed, batch_size, learning_rate=2e-3)
+    return fine_tune(model_path, rows, output_dir, max_steps, seed, batch_size, learning_rate=WARM_START_LEARNING_RATE)

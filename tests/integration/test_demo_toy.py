@@ -29,6 +29,10 @@ def test_toy_demo_writes_report_and_reuses_finished_stages(tmp_path):
         assert 0.0 <= run["accuracy"] <= 1.0 and run["mean_tokens"] > 0
         assert run["wall_seconds"]["train"] is not None and run["wall_seconds"]["eval"] is not None
     assert {"rl_gain_points", "length_ratio_dont_overthink_vs_r1_zero"} <= set(report["comparisons"])
+    # the toy's warm start is not the shipped recipe: it is built here, and the report says so
+    assert report["base"]["source"] == "built" and report["base"]["recipe_sha"] != report["base"]["shipped_recipe_sha"]
+    pair = report["comparisons"]["dont_overthink_vs_r1_zero_paired"]
+    assert pair["questions"] == 4 and pair["ci95_low"] <= pair["points"] <= pair["ci95_high"]
     assert (out / "curves.png").stat().st_size > 10_000
     assert "| R1-Zero (correctness + format) |" in (out / "report.md").read_text()
     # The two RL runs differ only in rewards: only one logged the length reward.
