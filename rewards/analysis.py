@@ -36,7 +36,7 @@ def question_id(prompt_text: str) -> str:
 class AnalysisOptions:
     """How answers are found and checked (config section `answer_checking`); shared by every component of a stack."""
 
-    answer_column: str = "answer"  # dataset column with the gold answer
+    gold_column: str = "answer"  # batch column with each row's gold answer (`rl` writes it as `answer`)
     id_column: str = "id"
     question_column: str = "question"
     fallback: str | None = None  # `last_number`: grade the last number of outputs without tags (GSM8K-style)
@@ -89,10 +89,10 @@ class BatchAnalysis:
 
     @cached_property
     def golds(self) -> list[str]:
-        golds = self.columns.get(self.options.answer_column)
+        golds = self.columns.get(self.options.gold_column)
         if golds is None:
             present = sorted(k for k in self.columns if k not in ("trainer_state", "log_metric", "log_extra"))
-            raise KeyError(f"no gold answer column {self.options.answer_column!r}; the batch has {present}")
+            raise KeyError(f"no gold answer column {self.options.gold_column!r}; the batch has {present}")
         return [str(gold) for gold in golds]
 
     @cached_property
@@ -152,7 +152,7 @@ class Analyzer:
             tuple(len(ids) for ids in completion_ids) if completion_ids is not None else None,
             *(
                 tuple(map(str, columns.get(column) or ()))
-                for column in (self.options.answer_column, self.options.id_column, self.options.question_column)
+                for column in (self.options.gold_column, self.options.id_column, self.options.question_column)
             ),
         )
         with self._lock:

@@ -47,6 +47,8 @@ class RewardComponent:
     # Pays a correct completion more than an incorrect one (correctness itself, Kimi, cosine): with
     # one of these in the stack, the weights must keep every correct answer above every wrong one.
     signals_correctness: ClassVar[bool] = False
+    # Parameters that changed name, old -> new: a config with the old one fails naming the new one.
+    renamed_params: ClassVar[dict[str, str]] = {}
 
     def __init__(self, name: str, analyzer: Analyzer, params: Any) -> None:
         self.__name__ = name

@@ -64,15 +64,15 @@ class KimiLength(RewardComponent):
 class CosineParams:
     """Parameters of `cosine_length` (defaults of Yeo et al. 2025 and TRL)."""
 
-    max_len: int = 1024  # L_max in tokens; set it to the trainer's max_completion_length
+    max_completion_length: int | None = None  # L_max in tokens; default: the trainer's max_completion_length
     min_value_wrong: float = -1.0
     max_value_wrong: float = -0.5
     min_value_correct: float = 0.5
     max_value_correct: float = 1.0
 
     def __post_init__(self) -> None:
-        if self.max_len <= 0:
-            raise ValueError(f"max_len must be > 0, got {self.max_len}")
+        if self.max_completion_length is not None and self.max_completion_length <= 0:
+            raise ValueError(f"max_completion_length must be > 0, got {self.max_completion_length}")
 
 
 class CosineLength(RewardComponent):
@@ -80,6 +80,7 @@ class CosineLength(RewardComponent):
 
     $$ r(y) = v_{\min} + \tfrac12 (v_{\max} - v_{\min})\left(1 + \cos\left(\pi \min(1, L/L_{\max})\right)\right) $$
 
+    $L_{\max}$ is `max_completion_length` (default: the trainer's).
     Correct: $(v_{\min}, v_{\max})$ = (`min_value_correct`, `max_value_correct`), shorter is better.
     Wrong: (`max_value_wrong`, `min_value_wrong`), so a short wrong answer is punished most. Same
     formula as `trl.rewards.get_cosine_scaled_reward`, which is not called because it decides
@@ -87,13 +88,14 @@ class CosineLength(RewardComponent):
     `correctness`; here correctness comes from the shared analysis. It replaces `correctness`.
 
     >>> from rewards import build
-    >>> [cosine], _ = build({"cosine_length": {"weight": 1.0, "max_len": 100}})
+    >>> [cosine], _ = build({"cosine_length": {"weight": 1.0, "max_completion_length": 100}})
     >>> cosine(prompts=["q"] * 2, completions=[r"<answer>\frac{1}{3}</answer>", r"<answer>\frac{1}{2}</answer>"],
     ...        completion_ids=[[1] * 50, [1] * 50], answer=[r"\frac{1}{3}"] * 2)
     [0.75, -0.75]
     """
 
     Params = CosineParams
+    renamed_params = {"max_len": "max_completion_length"}
     needs_correctness = True
     signals_correctness = True
 
@@ -106,7 +108,7 @@ class CosineLength(RewardComponent):
         scores = []
         for tokens, correct in zip(analysis.completion_tokens, analysis.correct):
             low, high = (p.min_value_correct, p.max_value_correct) if correct else (p.max_value_wrong, p.min_value_wrong)
-            progress = min(tokens / p.max_len, 1.0)
+            progress = min(tokens / p.max_completion_length, 1.0)
             scores.append(low + 0.5 * (high - low) * (1.0 + math.cos(progress * math.pi)))
         return scores
 
@@ -115,12 +117,14 @@ class CosineLength(RewardComponent):
 class OverlongParams:
     """Parameters of `overlong` (DAPO)."""
 
-    max_completion_len: int = 1024  # L_max: set it to the trainer's max_completion_length
-    soft_punish_cache: int = 256  # L_cache: the soft zone before L_max
+    max_completion_length: int | None = None  # L_max in tokens; default: the trainer's max_completion_length
+    soft_punish_cache: int = 256  # L_cache: the soft zone before L_max, in tokens
 
     def __post_init__(self) -> None:
-        if not 0 <= self.soft_punish_cache <= self.max_completion_len:
-            raise ValueError("need 0 <= soft_punish_cache <= max_completion_len")
+        if self.max_completion_length is not None and not 0 <= self.soft_punish_cache <= self.max_completion_length:
+            raise ValueError(
+                f"need 0 <= soft_punish_cache <= max_completion_length, got {self.soft_punish_cache} and {self.max_completion_length}"
+            )
 
 
 class Overlong(RewardComponent):
@@ -128,20 +132,22 @@ class Overlong(RewardComponent):
 
     $$ r(y) = 0 \text{ if } L \le L_{\max} - L_c;\ \frac{(L_{\max} - L_c) - L}{L_c} \text{ if } L \le L_{\max};\ -1 \text{ else} $$
 
+    $L_{\max}$ is `max_completion_length` (default: the trainer's), $L_c$ `soft_punish_cache`.
     Range [-1, 0], correctness-blind.
 
     >>> from rewards import build
-    >>> [overlong], _ = build({"overlong": {"weight": 1.0, "max_completion_len": 100, "soft_punish_cache": 20}})
+    >>> [overlong], _ = build({"overlong": {"weight": 1.0, "max_completion_length": 100, "soft_punish_cache": 20}})
     >>> overlong(prompts=["q"], completions=["x"], completion_ids=[[1] * 90])
     [-0.5]
     """
 
     Params = OverlongParams
+    renamed_params = {"max_completion_len": "max_completion_length"}
     score_bounds = (-1.0, 0.0)
 
     def __init__(self, name: str, analyzer, params: OverlongParams) -> None:
         super().__init__(name, analyzer, params)
-        self._trl_reward = get_soft_overlong_punishment(params.max_completion_len, params.soft_punish_cache)
+        self._trl_reward = get_soft_overlong_punishment(params.max_completion_length, params.soft_punish_cache)
 
     def score(self, analysis, columns: dict) -> list[float]:
         analysis.completion_tokens  # noqa: B018 - raises the clear "needs completion_ids" error
@@ -153,9 +159,9 @@ class TargetParams:
     """Parameters of `length_target` (L1, Aggarwal & Welleck 2025)."""
 
     alpha: float = 0.0003  # penalty per token of distance from the target
-    target: int | None = None  # target tokens for every row; else read from `target_column`
-    target_column: str = "target_tokens"
-    max_tokens: int = 4096  # longest completion, only to bound the score for the weight check
+    target_tokens: int | None = None  # the same target for every row; else each row's `target_column`
+    target_column: str = "target_tokens"  # column with each row's target tokens (`rl` writes it for budget prompts)
+    max_completion_length: int | None = None  # longest completion (default: the trainer's), only bounds the score
 
     def __post_init__(self) -> None:
         if self.alpha < 0:
@@ -165,24 +171,26 @@ class TargetParams:
 class LengthTarget(RewardComponent):
     r"""`length_target`: L1-style distance to a target length, $r(y) = -\alpha\,|L - L_{\text{target}}|$.
 
-    The target is the param `target`, or the row's `target_column`. Range [-alpha*max_tokens, 0].
+    The target is the param `target_tokens`, or the row's `target_column`.
+    Range [-alpha * max_completion_length, 0].
 
     >>> from rewards import build
-    >>> [target], _ = build({"length_target": {"weight": 1.0, "alpha": 0.01, "target": 100}})
+    >>> [target], _ = build({"length_target": {"weight": 1.0, "alpha": 0.01, "target_tokens": 100}})
     >>> target(prompts=["q"] * 2, completions=["a", "b"], completion_ids=[[1] * 150, [1] * 100])
     [-0.5, 0.0]
     """
 
     Params = TargetParams
+    renamed_params = {"target": "target_tokens", "max_tokens": "max_completion_length"}
 
     def bounds(self, correct: bool) -> tuple[float, float]:
-        return (-self.params.alpha * self.params.max_tokens, 0.0)
+        return (-self.params.alpha * self.params.max_completion_length, 0.0)
 
     def score(self, analysis, columns: dict) -> list[float]:
-        if self.params.target is not None:
-            targets = [self.params.target] * len(analysis)
+        if self.params.target_tokens is not None:
+            targets = [self.params.target_tokens] * len(analysis)
         else:
             if self.params.target_column not in columns:
-                raise KeyError(f"length_target: no param `target` and no column {self.params.target_column!r}")
+                raise KeyError(f"length_target: no param `target_tokens` and no column {self.params.target_column!r}")
             targets = columns[self.params.target_column]
         return [0.0 - self.params.alpha * abs(tokens - float(target)) for tokens, target in zip(analysis.completion_tokens, targets)]

@@ -58,6 +58,7 @@ def distill(config: RunConfig, model: str, out_dir: Path | None = None, seed: in
     from rl.evaluate import EvalSettings, generate_hf, generate_vllm, grade_samples, use_vllm
     from rl.models import resolve_model
     from rl.sft import fine_tune
+    from rl.trainer_args import completion_budget
 
     settings: DistillSettings = config.distill
     out = Path(out_dir or settings.output_dir or f"{config.output_dir}-distill")
@@ -71,7 +72,7 @@ def distill(config: RunConfig, model: str, out_dir: Path | None = None, seed: in
         data = config.data.model_copy(update={"limit": settings.limit or config.data.limit})
         rows = list(load_rows(data, config.prompt, split=config.data.split))
         sampling = EvalSettings(samples=settings.samples, temperature=settings.temperature, max_new_tokens=settings.max_new_tokens)
-        max_new_tokens = settings.max_new_tokens or int(config.trainer.get("max_completion_length", 512))
+        max_new_tokens = settings.max_new_tokens or completion_budget(config.algorithm, config.trainer)
         generate = generate_vllm if use_vllm() else generate_hf
         generations = generate(model_path, [row["prompt"] for row in rows], sampling, max_new_tokens)
         per_question = grade_samples(config.rewards, rows, generations, config.answer_checking)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
-
 
 class UserError(Exception):
     """Bad input from the user; the CLI prints the message, without a traceback, and exits 2."""
@@ -22,6 +20,10 @@ class LaunchError(UserError):
 
 
 def did_you_mean(word: str, options: list[str] | tuple[str, ...]) -> str:
-    """`; did you mean 'x'?` for the closest option, or an empty string."""
-    close = difflib.get_close_matches(str(word), [str(o) for o in options], n=1, cutoff=0.6)
-    return f"; did you mean {close[0]!r}?" if close else ""
+    """`; did you mean 'x'?` for the closest option, or an empty string: `rewards.spec.did_you_mean`, the one helper.
+
+    Imported when a message needs it, so the CLI starts without loading the reward library.
+    """
+    from rewards.spec import did_you_mean as suggest
+
+    return suggest(word, options)

@@ -24,7 +24,7 @@ class EvalSettings:
     limit: int | None = None  # first N questions only
     greedy: bool = False  # K must be 1; deterministic decoding
     temperature: float = 1.0
-    max_new_tokens: int | None = None  # default: trainer.max_completion_length
+    max_new_tokens: int | None = None  # default: the training budget, trainer.max_completion_length (TRL's if unset)
     batch_size: int = 16  # prompts per generate call
 
     def __post_init__(self) -> None:
@@ -150,8 +150,8 @@ def grade_samples(
             completion_ids.append([0] * tokens)  # only the count is read
             for key in columns:
                 columns[key].append(row[key])
-    answer_column = stack["correctness"].analyzer.options.answer_column
-    columns[answer_column] = columns["answer"]
+    gold_column = stack["correctness"].analyzer.options.gold_column
+    columns[gold_column] = columns["answer"]
     if not completions:
         return [[] for _ in rows]
     scores = {name: function(prompts, completions, completion_ids, **columns) for name, function in stack.items()}
@@ -176,6 +176,7 @@ def evaluate(config: RunConfig, model: str, settings: EvalSettings, out_dir: Pat
     from rl.data import load_rows
     from rl.eval_metrics import accuracy_by_length_quintile, mean, pass_at_k
     from rl.models import resolve_model
+    from rl.trainer_args import completion_budget
 
     started = time.perf_counter()
     try:
@@ -184,7 +185,7 @@ def evaluate(config: RunConfig, model: str, settings: EvalSettings, out_dir: Pat
         raise ConfigError(str(error).replace("model.name_or_path", "--model")) from None
     data = config.data.model_copy(update={"limit": settings.limit or config.data.limit})
     rows = load_rows(data, config.prompt, split=eval_split(config))
-    max_new_tokens = settings.max_new_tokens or int(config.trainer.get("max_completion_length", 512))
+    max_new_tokens = settings.max_new_tokens or completion_budget(config.algorithm, config.trainer)
     generate = generate_vllm if use_vllm() else generate_hf
     generations = generate(model_path, list(rows["prompt"]), settings, max_new_tokens)
     per_question = grade_samples(config.rewards, list(rows), generations, config.answer_checking)

@@ -19,6 +19,7 @@ from pathlib import Path
 from rl.config import RunConfig
 from rl.errors import LaunchError
 from rl.presets_lookup import accelerate_file
+from rl.trainer_args import batch_geometry, trainer_value
 
 ROOT = Path(__file__).resolve().parents[1]
 MAIN_HOST, VLLM_HOST = "{main_host}", "{vllm_host}"  # filled in on the nodes, from the SLURM allocation
@@ -98,21 +99,11 @@ def minutes(time: str) -> int:
     return total + days_count * 24 * 60
 
 
-def check_batch_geometry(trainer: dict, train_processes: int, algorithm: str = "grpo") -> None:
-    """GRPO needs whole prompt groups in each generation batch: fail before queueing, not on the nodes."""
-    from rl.algorithms import algorithm_spec
-
-    spec = algorithm_spec(algorithm)
-    per_device = int(trainer.get("per_device_train_batch_size", spec.default("per_device_train_batch_size")))
-    num_generations = int(trainer.get("num_generations") or spec.default("num_generations"))
-    steps = trainer.get("steps_per_generation") or trainer.get("gradient_accumulation_steps", 1)
-    generation_batch = trainer.get("generation_batch_size") or per_device * train_processes * int(steps)
-    if generation_batch % num_generations:
-        raise LaunchError(
-            f"{train_processes} training processes x per_device_train_batch_size {per_device} x {steps} step(s) per "
-            f"generation = {generation_batch} completions per generation batch, not divisible into groups of "
-            f"num_generations={num_generations}; change the GPU count, the batch size or num_generations"
-        )
+def check_batch_geometry(config: RunConfig, train_processes: int) -> None:
+    """Whole prompt groups in each generation batch, with the config's algorithm's TRL defaults: fail before queueing."""
+    problem = batch_geometry(config.algorithm, config.trainer, train_processes).problem()
+    if problem:
+        raise LaunchError(problem)
 
 
 def plan_launch(config: RunConfig, config_path: str, overrides: list[str], request: LaunchRequest) -> LaunchPlan:
@@ -126,13 +117,13 @@ def plan_launch(config: RunConfig, config_path: str, overrides: list[str], reque
     if request.cluster == "local" and (request.nodes != 1 or request.gpus_per_node < 0):
         raise LaunchError("--cluster local runs on this machine: use --nodes 1 and --gpus-per-node >= 0 (0 = one CPU process)")
     minutes(request.time)
-    trainer = config.trainer
-    vllm_mode = trainer.get("vllm_mode", "colocate") if trainer.get("use_vllm") else None
+    use_vllm = trainer_value(config.algorithm, config.trainer, "use_vllm")
+    vllm_mode = trainer_value(config.algorithm, config.trainer, "vllm_mode") if use_vllm else None  # TRL's default mode
     run_dir = config.output_dir.resolve()
     train_cmd = ["-m", "rl", "train", "--config", str(Path(config_path).resolve()), *[a for o in overrides for a in ("--set", o)], "--resume"]
 
     if request.gpus_per_node == 0:  # local CPU run: one plain process, no accelerate
-        check_batch_geometry(trainer, 1)
+        check_batch_geometry(config, 1)
         return LaunchPlan(request, run_dir, [NodeCommand(0, train=[sys.executable, *train_cmd])], 1, vllm_mode)
 
     config_file = accelerate_file(request.accelerate)
@@ -151,7 +142,7 @@ def plan_launch(config: RunConfig, config_path: str, overrides: list[str], reque
             vllm_node, train_nodes = request.nodes - 1, request.nodes - 1
     train_gpus_per_node = gpus - vllm_gpus if request.nodes == 1 else gpus
     train_processes = train_nodes * train_gpus_per_node
-    check_batch_geometry(trainer, train_processes)
+    check_batch_geometry(config, train_processes)
 
     vllm_overrides = []
     if vllm_mode == "server":

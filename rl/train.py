@@ -11,10 +11,15 @@ import shutil
 import warnings
 from pathlib import Path
 
+import yaml
+
 from rl.callbacks import CheckpointState, MetricsJsonl
 from rl.checkpoints import checkpoint_step, checkpoints, finished_step, latest_complete_checkpoint, mark_finished
-from rl.config import RunConfig, dump, trainer_args
+from rl.config import RunConfig, dump
 from rl.errors import ConfigError, UserError
+from rl.trainer_args import cuda_available, machine_defaults, resolved_fields, trainer_args
+
+RESOLVED_TRAINER_ARGS = "resolved_trainer_args.yaml"  # beside config.yaml: what this machine filled in
 
 logger = logging.getLogger("rl.train")
 
@@ -66,6 +71,19 @@ def resume_point(output_dir: Path, max_steps: int, resume: bool, overwrite: bool
     return checkpoint
 
 
+def machine_record(config: RunConfig, fields: dict, world_size: int) -> str:
+    """`resolved_trainer_args.yaml`: the TRL arguments this launch used and which of them this machine filled in.
+
+    `config.yaml` beside it is the config as the user resolved it, so re-running it on another
+    machine does what the user asked; this file only says what this one added.
+    """
+    record = {
+        "machine": {"cuda": cuda_available(), "world_size": world_size, "filled_in": machine_defaults(config.trainer)},
+        "trainer": {key: value for key, value in fields.items() if key != "model_init_kwargs"},
+    }
+    return yaml.safe_dump(record, sort_keys=False)
+
+
 class AlreadyFinished(UserError):
     """`--resume` of a run that already reached its last step: nothing to do (exit 0, not an error)."""
 
@@ -82,12 +100,13 @@ def train(config: RunConfig, resume: bool = False, overwrite: bool = False) -> P
     from rl.algorithms import algorithm_spec
     from rl.data import load_rows
     from rl.models import model_init_kwargs, peft_config, resolve_model
+    from rl.trainer_args import completion_budget, trainer_value
 
     apply_log_level(config.logging.log_level)
     if resume and overwrite:
         raise ConfigError("--resume and --overwrite contradict each other: pick one")
     output_dir = config.output_dir
-    max_steps = int(config.trainer.get("max_steps", -1))
+    max_steps = int(trainer_value(config.algorithm, config.trainer, "max_steps"))
     problem = None
     with PartialState().main_process_first():  # rank 0 moves or deletes files; the others then see the result
         try:
@@ -98,17 +117,16 @@ def train(config: RunConfig, resume: bool = False, overwrite: bool = False) -> P
         raise problem
 
     algorithm = algorithm_spec(config.algorithm)
-    reward_funcs, reward_weights = rewards.build(config.rewards, config.answer_checking, warn=False)  # the config check warned already
+    budget = completion_budget(config.algorithm, config.trainer)  # max_completion_length, TRL's default if unset
+    reward_funcs, reward_weights = rewards.build(config.rewards, config.answer_checking, warn=False, max_completion_length=budget)  # loading warned
     fields = dict(config.trainer)
     fields["model_init_kwargs"] = {**model_init_kwargs(config.model), **fields.get("model_init_kwargs", {})}
     try:
-        args = trainer_args(config.algorithm, fields, reward_weights)  # with this launch's world size
+        args = trainer_args(config.algorithm, fields, reward_weights)  # the one TRL config of this run
     except (ValueError, TypeError) as error:
         raise ConfigError(f"trainer: {str(error).splitlines()[0]}") from None
     model_path = resolve_model(config.model)
-    dataset = load_rows(
-        config.data, config.prompt, tokenizer_path=model_path, max_completion_tokens=config.trainer.get("max_completion_length", args.max_completion_length)
-    )
+    dataset = load_rows(config.data, config.prompt, tokenizer_path=model_path, max_completion_tokens=budget)
 
     resume_step = checkpoint_step(checkpoint) if checkpoint is not None else None
     if checkpoint is not None:
@@ -128,6 +146,7 @@ def train(config: RunConfig, resume: bool = False, overwrite: bool = False) -> P
     if trainer.accelerator.is_main_process:
         output_dir.mkdir(parents=True, exist_ok=True)
         (output_dir / "config.yaml").write_text(dump(config))
+        (output_dir / RESOLVED_TRAINER_ARGS).write_text(machine_record(config, resolved_fields(fields), args.world_size))
     trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
     trainer.save_model(str(output_dir))
     if trainer.accelerator.is_main_process:

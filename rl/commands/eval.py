@@ -16,7 +16,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--limit", type=int, default=None, help="evaluate only the first N questions")
     parser.add_argument("--greedy", action="store_true", help="greedy decoding (one answer per question)")
     parser.add_argument("--temperature", type=float, default=1.0)
-    parser.add_argument("--max-new-tokens", type=int, default=None, help="default: trainer.max_completion_length")
+    parser.add_argument("--max-new-tokens", type=int, default=None, help="default: the training budget, trainer.max_completion_length (TRL's default if unset)")
     parser.add_argument("--out", default=None, help="output directory (default: <model>/eval or runs/eval)")
 
 

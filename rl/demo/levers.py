@@ -29,13 +29,14 @@ REFERENCE = "r1_zero"
 HELD_OUT_QUESTIONS = 256  # the levers compare many runs: the first 256 of the demo's held-out questions
 
 
-def lever_rewards(base_rewards: dict, max_completion_tokens: int, length_settings: dict) -> dict[str, dict]:
+def lever_rewards(base_rewards: dict, max_completion_length: int, length_settings: dict) -> dict[str, dict]:
     """The reward stack of each RL lever: R1-Zero's (correctness + format) plus one length reward.
 
     `cosine_length` replaces `correctness` (it pays correctness itself, scaled by length). `overlong`
-    starts its soft zone at a quarter of the completion budget so that it acts as a length control
-    here; `length_target` asks for 24 tokens, about one plain derivation on this task (L1 with a fixed
-    budget); `length` is the demo's "don't overthink" setting.
+    starts its soft zone at a quarter of the completion budget (`max_completion_length` tokens, the
+    trainer's, which `cosine_length`, `overlong` and `length_target` take as their L_max by default)
+    so that it acts as a length control here; `length_target` asks for 24 tokens, about one plain
+    derivation on this task (L1 with a fixed budget); `length` is the demo's "don't overthink" setting.
     """
     plus = lambda extra: {**base_rewards, **extra}  # noqa: E731
     without_correctness = {name: value for name, value in base_rewards.items() if name != "correctness"}
@@ -43,26 +44,25 @@ def lever_rewards(base_rewards: dict, max_completion_tokens: int, length_setting
         REFERENCE: dict(base_rewards),
         "length": plus({"length": length_settings}),
         "kimi_length": plus({"kimi_length": {"weight": 1.0}}),
-        "cosine_length": {**without_correctness, "cosine_length": {"weight": 1.0, "max_len": max_completion_tokens}},
-        "overlong": plus({"overlong": {"weight": 1.0, "max_completion_len": max_completion_tokens,
-                                       "soft_punish_cache": max_completion_tokens * 3 // 4}}),  # fmt: skip
-        "length_target": plus({"length_target": {"weight": 1.0, "alpha": 0.005, "target": 24, "max_tokens": max_completion_tokens}}),
+        "cosine_length": {**without_correctness, "cosine_length": {"weight": 1.0}},
+        "overlong": plus({"overlong": {"weight": 1.0, "soft_punish_cache": max_completion_length * 3 // 4}}),
+        "length_target": plus({"length_target": {"weight": 1.0, "alpha": 0.005, "target_tokens": 24}}),
     }
 
 
 def lever_configs(settings: DemoSettings, sft_model: str) -> dict:
-    """Validated configs of the RL levers, identical but for `rewards` and `trainer.output_dir` (asserted)."""
-    from rl.config import validate
+    """Configs of the RL levers, loaded like any run's (the R1-Zero preset, its rewards replaced by `--set`).
+
+    Identical but for `rewards` and `trainer.output_dir` (asserted).
+    """
+    from rl.trainer_args import completion_budget
 
     reference = run_config(settings, REFERENCE, sft_model)
     length_settings = run_config(settings, "dont_overthink", sft_model).rewards["length"]
-    stacks = lever_rewards(reference.rewards, int(reference.trainer["max_completion_length"]), length_settings)
+    stacks = lever_rewards(reference.rewards, completion_budget(reference.algorithm, reference.trainer), length_settings)
     configs = {}
     for name, stack in stacks.items():
-        data = reference.model_dump(mode="json")
-        data["rewards"] = stack
-        data["trainer"]["output_dir"] = str(settings.out_dir / name)
-        configs[name] = validate(data, source=f"lever {name}")
+        configs[name] = run_config(settings, REFERENCE, sft_model, [f"rewards={json.dumps(stack)}"], out_name=name)
     check_only_the_lever_differs(configs)
     return configs
 
@@ -102,6 +102,7 @@ def majority_curve(samples_file: Path, k_max: int) -> list[tuple[float, float]]:
 def run_levers(settings: DemoSettings, demo_dir: Path | None = Path("runs/demo")) -> dict:
     """All stages of the suite; the warm start is reused from `demo_dir` when it was made with the same settings."""
     from rl.config import dump
+    from rl.demo.report import levers_markdown
     from rl.distill import distill
     from rl.plot import plot_pareto, plot_test_time
 
@@ -160,7 +161,7 @@ def run_levers(settings: DemoSettings, demo_dir: Path | None = Path("runs/demo")
         plot_test_time({name: m["maj_curve"] for name, m in methods.items()}, out / "test_time.png",
                        f"Test-time scaling: majority vote over k samples (seed {settings.seed})")  # fmt: skip
         (out / "report.json").write_text(json.dumps(report, indent=2))
-        (out / "report.md").write_text(markdown(report))
+        (out / "report.md").write_text(levers_markdown(report))
         return report
 
     return stages.run("report", report)
@@ -181,29 +182,9 @@ def reused_warm_start(settings: DemoSettings, base, demo_dir: Path | None) -> st
     return done["result"]["model"]
 
 
-def markdown(report: dict) -> str:
-    methods = report["methods"]
-    k_key = next(key for key in next(iter(methods.values())) if key.startswith("sampled_maj@"))
-    lines = [
-        f"# Which length control? (seed {report['seed']}, {report['held_out_questions']} held-out questions)",
-        "",
-        "Every RL lever starts from the same warm start with the same settings (seed, steps, batch, learning rate,",
-        "temperature); only `rewards` differ (`shared_settings` in report.json). `sft_shortest` is SFT on the",
-        "shortest correct of 4 samples per training question, no RL. Greedy decoding unless marked sampled.",
-        "",
-        f"| method | accuracy | mean tokens | sampled pass@1 | sampled {k_key.split('_')[1]} | sampled mean tokens | wall s |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for name, m in sorted(methods.items(), key=lambda item: -item[1]["accuracy"]):
-        wall = "-" if m["wall_seconds"] is None else f"{m['wall_seconds']:.0f}"
-        lines.append(f"| {name} | {m['accuracy']:.3f} | {m['mean_tokens']:.1f} | {m['sampled_pass@1']:.3f} | {m[k_key]:.3f} | "
-                     f"{m['sampled_mean_tokens']:.1f} | {wall} |")  # fmt: skip
-    lines += ["", f"Total wall time: {report['total_wall_seconds']:.0f} s", "", "![pareto](pareto.png)", "", "![test time](test_time.png)", ""]
-    return "\n".join(lines)
-
-
 def combine_seeds(reports: dict[int, dict], out: Path) -> dict:
     """Charts and a table over several seeds' suites: each method's mean, with its range across seeds."""
+    from rl.demo.report import seeds_markdown
     from rl.plot import plot_pareto, plot_test_time
 
     names = [name for name in next(iter(reports.values()))["methods"] if all(name in r["methods"] for r in reports.values())]
@@ -218,12 +199,6 @@ def combine_seeds(reports: dict[int, dict], out: Path) -> dict:
                         for k in range(min(len(c) for c in per_seed))]  # fmt: skip
     plot_test_time(curves, out / "test_time_seeds.png", f"Test-time scaling: majority vote over k samples (mean of seeds {seeds})")
     summary = {name: {"accuracy": [p[1] for p in points], "mean_tokens": [p[0] for p in points]} for name, points in methods.items()}
-    lines = [f"# Which length control? Seeds {seeds} ({questions} held-out questions, greedy)", "",
-             "| method | accuracy (mean, range) | mean tokens (mean, range) |", "|---|---|---|"]  # fmt: skip
-    for name, values in sorted(summary.items(), key=lambda item: -sum(item[1]["accuracy"]) / len(item[1]["accuracy"])):
-        acc, tok = values["accuracy"], values["mean_tokens"]
-        lines.append(f"| {name} | {sum(acc) / len(acc):.3f} ({min(acc):.3f}-{max(acc):.3f}) | {sum(tok) / len(tok):.1f} ({min(tok):.1f}-{max(tok):.1f}) |")
-    lines += ["", "![pareto over seeds](pareto_seeds.png)", "", "![test time over seeds](test_time_seeds.png)", ""]
-    (out / "seeds.md").write_text("\n".join(lines))
+    (out / "seeds.md").write_text(seeds_markdown(summary, seeds, questions))
     (out / "seeds.json").write_text(json.dumps({"seeds": list(reports), "methods": summary}, indent=2))
     return summary

@@ -95,14 +95,17 @@ class Stages:
         return result
 
 
-def run_config(settings: DemoSettings, run: str, model_path: str | None = None):
-    """The RL preset of `run`, pointed at this demo's directory, seed and (if given) warm-start model."""
+def run_config(settings: DemoSettings, run: str, model_path: str | None = None, extra: list[str] = (), out_name: str | None = None):
+    """The RL preset of `run`, pointed at this demo's directory (`out_name`, default `run`), seed and warm-start model.
+
+    `extra`: more `--set` overrides after the demo's own (e.g. a lever's `rewards=...`).
+    """
     from rl.config import load_config
 
-    overrides = [f"trainer.output_dir={settings.out_dir / run}", f"trainer.seed={settings.seed}", *settings.overrides]
+    overrides = [f"trainer.output_dir={settings.out_dir / (out_name or run)}", f"trainer.seed={settings.seed}", *settings.overrides]
     if model_path is not None:
         overrides.append(f"model.name_or_path={model_path}")
-    return load_config(settings.config_dir / f"{run}.yaml", overrides)
+    return load_config(settings.config_dir / f"{run}.yaml", [*overrides, *extra])
 
 
 def train_or_finished(config) -> Path:
@@ -178,9 +181,10 @@ def base_model(settings: DemoSettings, stages: Stages, base) -> tuple[str, dict]
 def eval_settings(settings: DemoSettings, base):
     """(greedy, sampled) eval settings; sampled at the RL runs' temperature, so pass@1 is the trained policy."""
     from rl.evaluate import EvalSettings
+    from rl.trainer_args import trainer_value
 
     greedy = EvalSettings(samples=1, greedy=True, limit=settings.eval_limit, batch_size=settings.eval_batch_size)
-    temperature = float(base.trainer.get("temperature", 1.0))
+    temperature = float(trainer_value(base.algorithm, base.trainer, "temperature"))
     sampled = EvalSettings(samples=settings.eval_samples, temperature=temperature, limit=settings.eval_limit,
                            batch_size=max(1, settings.eval_batch_size // settings.eval_samples))  # fmt: skip
     return greedy, sampled

@@ -1,4 +1,4 @@
-"""The demo's outputs: `report.json` (numbers), `report.md` (a table to read) and `curves.png` (both runs).
+"""The suites' reports: the demo's `report.json`, `report.md` and `curves.png`; the levers suite's markdown.
 
 Numbers are read from the eval summaries the demo wrote; nothing here is computed twice or typed in.
 """
@@ -184,3 +184,36 @@ def write_report(settings, wall_seconds: dict[str, float], origin: dict | None =
     rl_runs = [name for name in RUN_LABELS if name != "sft"]
     plot_runs([out / name for name in rl_runs], out / "curves.png", labels=rl_runs, metrics=None)
     return report
+
+
+def levers_markdown(report: dict) -> str:
+    """The levers suite's table: every method's greedy and sampled accuracy, tokens and wall time."""
+    methods = report["methods"]
+    k_key = next(key for key in next(iter(methods.values())) if key.startswith("sampled_maj@"))
+    lines = [
+        f"# Which length control? (seed {report['seed']}, {report['held_out_questions']} held-out questions)",
+        "",
+        "Every RL lever starts from the same warm start with the same settings (seed, steps, batch, learning rate,",
+        "temperature); only `rewards` differ (`shared_settings` in report.json). `sft_shortest` is SFT on the",
+        "shortest correct of 4 samples per training question, no RL. Greedy decoding unless marked sampled.",
+        "",
+        f"| method | accuracy | mean tokens | sampled pass@1 | sampled {k_key.split('_')[1]} | sampled mean tokens | wall s |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, m in sorted(methods.items(), key=lambda item: -item[1]["accuracy"]):
+        wall = "-" if m["wall_seconds"] is None else f"{m['wall_seconds']:.0f}"
+        lines.append(f"| {name} | {m['accuracy']:.3f} | {m['mean_tokens']:.1f} | {m['sampled_pass@1']:.3f} | {m[k_key]:.3f} | "
+                     f"{m['sampled_mean_tokens']:.1f} | {wall} |")  # fmt: skip
+    lines += ["", f"Total wall time: {report['total_wall_seconds']:.0f} s", "", "![pareto](pareto.png)", "", "![test time](test_time.png)", ""]
+    return "\n".join(lines)
+
+
+def seeds_markdown(summary: dict, seeds: str, questions: int) -> str:
+    """The levers suite over several seeds: each method's mean accuracy and tokens with their range."""
+    lines = [f"# Which length control? Seeds {seeds} ({questions} held-out questions, greedy)", "",
+             "| method | accuracy (mean, range) | mean tokens (mean, range) |", "|---|---|---|"]  # fmt: skip
+    for name, values in sorted(summary.items(), key=lambda item: -sum(item[1]["accuracy"]) / len(item[1]["accuracy"])):
+        acc, tok = values["accuracy"], values["mean_tokens"]
+        lines.append(f"| {name} | {sum(acc) / len(acc):.3f} ({min(acc):.3f}-{max(acc):.3f}) | {sum(tok) / len(tok):.1f} ({min(tok):.1f}-{max(tok):.1f}) |")
+    lines += ["", "![pareto over seeds](pareto_seeds.png)", "", "![test time over seeds](test_time_seeds.png)", ""]
+    return "\n".join(lines)

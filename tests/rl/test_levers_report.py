@@ -13,7 +13,8 @@ def test_each_lever_adds_one_length_reward_to_r1_zero():
     for name, stack in stacks.items():
         extra = set(stack) - set(base)
         assert extra == (set() if name == REFERENCE else {name})
-    assert "correctness" not in stacks["cosine_length"] and stacks["cosine_length"]["cosine_length"]["max_len"] == 128
+    assert "correctness" not in stacks["cosine_length"] and stacks["cosine_length"]["cosine_length"] == {"weight": 1.0}
+    assert stacks["overlong"]["overlong"]["soft_punish_cache"] == 96  # the soft zone starts at a quarter of the 128-token budget
 
 
 def test_the_pareto_front_keeps_only_undominated_methods():

@@ -1,0 +1,29 @@
+"""Experiment config: one YAML file (optionally `extends:` another) -> validated `RunConfig`.
+
+This module only hands names on: the schema is `rl.config.schema`, reading YAML and `--set`
+`rl.config.files`, error text `rl.config.messages`, loading `rl.config.load`; the bridge to TRL's
+config classes is `rl.trainer_args`.
+"""
+
+from __future__ import annotations
+
+from rl.config.files import apply_override, deep_merge, dump, parse_yaml, read_yaml
+from rl.config.load import load_config, validate
+from rl.config.schema import (
+    DataSettings,
+    DistillSettings,
+    GeneratedTaskSettings,
+    LoggingSettings,
+    LoraSettings,
+    ModelSettings,
+    PromptSettings,
+    RunConfig,
+    Section,
+)
+from rl.errors import ConfigError
+
+__all__ = [
+    "ConfigError", "DataSettings", "DistillSettings", "GeneratedTaskSettings", "LoggingSettings", "LoraSettings", "ModelSettings",
+    "PromptSettings", "RunConfig", "Section", "apply_override", "deep_merge", "dump", "load_config", "parse_yaml", "read_yaml",
+    "validate",
+]  # fmt: skip

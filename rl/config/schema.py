@@ -1,0 +1,160 @@
+"""The config schema: one strict pydantic model per section of an experiment's YAML file.
+
+Unknown keys are errors, not silently ignored; `trainer` stays a plain mapping of TRL's own fields,
+checked against TRL's config class by `rl.trainer_args` (never filled in here).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from rl.errors import did_you_mean
+
+
+class Section(BaseModel):
+    """A config section: unknown keys are errors, not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+
+
+class LoraSettings(Section):
+    """LoRA adapters via peft (GPU runs of large models)."""
+
+    r: int = Field(16, gt=0, description="adapter rank")
+    alpha: int = Field(32, gt=0, description="LoRA scaling alpha")
+    dropout: float = Field(0.05, ge=0, lt=1)
+    target_modules: str | list[str] = Field("all-linear", description="modules to adapt")
+
+
+class ModelSettings(Section):
+    name_or_path: str = Field("tiny:demo", description="hub id, local path, or tiny:<preset> (built locally)")
+    cache_dir: str | None = Field(None, description="where tiny: models are built and kept; default $LENGTHRL_CACHE, else $XDG_CACHE_HOME/lengthrl or ~/.cache/lengthrl")
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
+    attn_implementation: str | None = Field(None, description="e.g. flash_attention_2 on GPUs")
+    trust_remote_code: bool = False
+    lora: LoraSettings | None = Field(None, description="set to enable LoRA (needs peft)")
+
+
+class GeneratedTaskSettings(Section):
+    """The shipped synthetic task (`data.source: generated:arithmetic`)."""
+
+    train_size: int = Field(256, gt=0)
+    test_size: int = Field(64, ge=0)
+    seed: int = 0
+    min_terms: int = Field(2, ge=2)
+    max_terms: int = Field(4, ge=2)
+    max_operand: int = Field(9, ge=1)
+    operators: str = Field("+-*", pattern=r"^[-+*]+$", description="operators to draw from, a subset of +-*")
+
+
+class DataSettings(Section):
+    source: str = Field("generated:arithmetic", description="hub dataset, local .jsonl/.json/.parquet/.csv, or generated:arithmetic")
+    subset: str | None = Field(None, description="hub dataset config name")
+    split: str = "train"
+    eval_split: str | None = Field(None, description="held-out split for `rl eval` (generated: `test`)")
+    question_column: str = "question"
+    answer_column: str = "answer"
+    id_column: str | None = Field(None, description="stable question id; default: `id` if present, else a hash of the question")
+    language_column: str | None = Field(None, description="target language of each row, for the `language` reward")
+    answer_format: Literal["auto", "plain", "gsm8k", "boxed"] = Field(
+        "auto", description="how to read the gold: `#### 42` (gsm8k), last \\boxed{} of a solution (boxed), as-is (plain)"
+    )
+    limit: int | None = Field(None, gt=0, description="use only the first N rows")
+    missing_answer: Literal["skip", "error"] = Field(
+        "skip", description="rows whose gold answer is null or empty: skipped with one warning (skip) or a data error (error)"
+    )
+    max_prompt_tokens: int | None = Field(
+        None, gt=0, description="drop longer prompts, with a count; default: the model's context minus trainer.max_completion_length"
+    )
+    generated: GeneratedTaskSettings = Field(default_factory=GeneratedTaskSettings)
+
+
+class PromptSettings(Section):
+    template: str = Field(
+        "r1_zero", description="r1_zero | r1_zero_budget | boxed_chat | boxed_chat_budget | a custom string containing {question}"
+    )
+    system: str | None = Field(None, description="system message (boxed_chat* only)")
+    budget: int | None = Field(None, gt=0, description="token budget for {budget} templates, the same for every row")
+    budget_range: tuple[int, int] | None = Field(
+        None, description="[low, high]: each question gets its own budget, drawn uniformly (fixed per question id), as L1 trains"
+    )
+    budget_column: str | None = Field(None, description="dataset column with each row's budget")
+
+    @field_validator("template")
+    @classmethod
+    def _known_or_custom(cls, value: str) -> str:
+        from rl.prompts import NAMED_TEMPLATES
+
+        if value not in NAMED_TEMPLATES and "{question}" not in value:
+            raise ValueError(f"unknown template {value!r}; use {', '.join(NAMED_TEMPLATES)}, or a string containing {{question}}")
+        return value
+
+    @model_validator(mode="after")
+    def _budget_source(self) -> PromptSettings:
+        from rl.prompts import uses_budget
+
+        sources = [name for name in ("budget", "budget_range", "budget_column") if getattr(self, name) is not None]
+        if uses_budget(self.template) and not sources:
+            raise ValueError("the template asks for a {budget}: set prompt.budget, prompt.budget_range or prompt.budget_column")
+        if len(sources) > 1:
+            raise ValueError(f"give one budget source, not {' and '.join('prompt.' + s for s in sources)}")
+        if self.budget_range is not None and not 0 < self.budget_range[0] <= self.budget_range[1]:
+            raise ValueError(f"prompt.budget_range must be [low, high] with 0 < low <= high, got {list(self.budget_range)}")
+        return self
+
+
+class DistillSettings(Section):
+    """`rl distill`: sample, keep the short correct answers, fine-tune on them (rejection-sampling distillation)."""
+
+    samples: int = Field(8, ge=1, description="completions sampled per training question")
+    rule: Literal["shortest_correct", "below_mean_correct"] = Field(
+        "shortest_correct", description="keep each question's shortest correct sample, or every correct one no longer than its mean"
+    )
+    temperature: float = Field(1.0, gt=0, description="sampling temperature")
+    max_new_tokens: int | None = Field(None, gt=0, description="default: trainer.max_completion_length (TRL's default if unset)")
+    limit: int | None = Field(None, gt=0, description="use only the first N training questions")
+    sft_steps: int = Field(200, ge=1)
+    batch_size: int = Field(32, ge=1)
+    learning_rate: float = Field(2e-5, gt=0)
+    output_dir: str | None = Field(None, description="default: <trainer.output_dir>-distill")
+
+
+class LoggingSettings(Section):
+    metrics_file: str = Field("metrics.jsonl", description="one JSON object per logging step, in trainer.output_dir")
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+
+class RunConfig(Section):
+    """A whole experiment."""
+
+    model: ModelSettings = Field(default_factory=ModelSettings)
+    data: DataSettings = Field(default_factory=DataSettings)
+    prompt: PromptSettings = Field(default_factory=PromptSettings)
+    rewards: dict[str, dict[str, Any] | None] = Field(
+        default_factory=lambda: {"correctness": {"weight": 1.0}, "format": {"weight": 0.2}}
+    )
+    answer_checking: dict[str, Any] = Field(
+        default_factory=dict, description="how answers are found and checked, shared by every reward: rewards.AnalysisOptions"
+    )
+    algorithm: str = Field("grpo", description="an entry of rl.algorithms.ALGORITHMS: grpo | rloo")
+    trainer: dict[str, Any] = Field(default_factory=dict, description="fields of trl.GRPOConfig / trl.RLOOConfig")
+    logging: LoggingSettings = Field(default_factory=LoggingSettings)
+    distill: DistillSettings = Field(default_factory=DistillSettings)
+
+    @field_validator("algorithm")
+    @classmethod
+    def _known_algorithm(cls, value: str) -> str:
+        from rl.algorithms import ALGORITHMS
+
+        if value not in ALGORITHMS:
+            raise ValueError(f"unknown algorithm {value!r}{did_you_mean(value, list(ALGORITHMS))} (available: {', '.join(ALGORITHMS)})")
+        return value
+
+    @property
+    def output_dir(self) -> Path:
+        from rl.trainer_args import PROJECT_DEFAULTS
+
+        return Path(self.trainer.get("output_dir") or PROJECT_DEFAULTS["output_dir"])
