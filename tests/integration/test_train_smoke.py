@@ -7,9 +7,11 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from rl.config import load_config
 from rl.train import train
+from rl.trainer_args import PROJECT_DEFAULTS
 
 ROOT = Path(__file__).resolve().parents[2]
 SMOKE = ROOT / "configs" / "demo" / "smoke.yaml"
@@ -38,6 +40,13 @@ def test_smoke_preset_through_the_cli_writes_length_and_reward_metrics(tmp_path)
         assert row["rewards/errors"] == 0
     assert "distributed: type=NO backend=none world_size=1 deepspeed=off" in result.stderr
     assert json.loads((run / "reward_state.json").read_text())["length"]["calls"] == 2
+    # config.yaml is the config as resolved from the preset and --set; what this machine added is recorded apart.
+    overrides = [f"trainer.output_dir={run}", f"model.cache_dir={tmp_path / 'cache'}"]
+    assert load_config(run / "config.yaml").model_dump() == load_config(SMOKE, overrides).model_dump()
+    saved = yaml.safe_load((run / "config.yaml").read_text())
+    record = yaml.safe_load((run / "resolved_trainer_args.yaml").read_text())
+    assert "bf16" not in saved["trainer"] and record["machine"]["world_size"] == 1
+    assert record["trainer"] == {**PROJECT_DEFAULTS, **saved["trainer"], **record["machine"]["filled_in"]}
 
 
 def test_resume_after_a_crash_continues_from_the_checkpoint_with_its_reward_state(tmp_path):
