@@ -117,7 +117,7 @@ def has_gold(value: object) -> bool:
     return value is not None and str(value).strip() != ""
 
 
-def prompt_token_limit(settings: DataSettings, model_path: str | None, max_completion_tokens: int | None) -> int | None:
+def prompt_token_limit(settings: DataSettings, model_path: str | None, max_completion_length: int | None) -> int | None:
     """`data.max_prompt_tokens`, or the model's context minus the completion budget when it is unset."""
     if settings.max_prompt_tokens is not None or model_path is None:
         return settings.max_prompt_tokens
@@ -129,7 +129,7 @@ def prompt_token_limit(settings: DataSettings, model_path: str | None, max_compl
         return None
     if not context:
         return None
-    return max(1, int(context) - int(max_completion_tokens or 0))
+    return max(1, int(context) - int(max_completion_length or 0))
 
 
 def drop_long_prompts(rows, model_path: str, limit: int, where: str):
@@ -154,7 +154,7 @@ def drop_long_prompts(rows, model_path: str, limit: int, where: str):
 
 
 def load_rows(settings: DataSettings, prompt: PromptSettings, split: str | None = None, tokenizer_path: str | None = None,
-              max_completion_tokens: int | None = None):  # fmt: skip
+              max_completion_length: int | None = None):  # fmt: skip
     """Rows ready for TRL: `prompt`, `id`, `question`, `answer` (+ `language` when mapped).
 
     Rows without a gold answer are skipped with one warning (or rejected, `data.missing_answer: error`):
@@ -205,7 +205,7 @@ def load_rows(settings: DataSettings, prompt: PromptSettings, split: str | None 
 
     rows = dataset.map(to_row, remove_columns=columns, desc="preparing prompts")
     if tokenizer_path is not None and len(rows):
-        limit = prompt_token_limit(settings, tokenizer_path, max_completion_tokens)
+        limit = prompt_token_limit(settings, tokenizer_path, max_completion_length)
         if limit is not None:
             rows = drop_long_prompts(rows, tokenizer_path, limit, where)
     if len(rows) == 0:

@@ -126,7 +126,7 @@ def train(config: RunConfig, resume: bool = False, overwrite: bool = False) -> P
     except (ValueError, TypeError) as error:
         raise ConfigError(f"trainer: {str(error).splitlines()[0]}") from None
     model_path = resolve_model(config.model)
-    dataset = load_rows(config.data, config.prompt, tokenizer_path=model_path, max_completion_tokens=budget)
+    dataset = load_rows(config.data, config.prompt, tokenizer_path=model_path, max_completion_length=budget)
 
     resume_step = checkpoint_step(checkpoint) if checkpoint is not None else None
     if checkpoint is not None:

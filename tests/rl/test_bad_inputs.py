@@ -137,7 +137,7 @@ def test_prompts_longer_than_the_limit_are_dropped_with_a_count(tmp_path, caplog
     model = resolve_model(ModelSettings(name_or_path="tiny:test", cache_dir=str(tmp_path / "cache")))
     path = write_jsonl(tmp_path / "data.jsonl", [{"question": "1+1?", "answer": "2"}, {"question": "x " * 50_000, "answer": "3"}])
     with caplog.at_level(logging.WARNING, logger="rl.data"):
-        rows = load_rows(DataSettings(source=str(path)), PromptSettings(), tokenizer_path=model, max_completion_tokens=32)
+        rows = load_rows(DataSettings(source=str(path)), PromptSettings(), tokenizer_path=model, max_completion_length=32)
     assert list(rows["answer"]) == ["2"]
     assert "dropped 1 of 2 rows whose prompt is longer than 992 tokens" in caplog.text  # context 1024 - 32
     with pytest.raises(DataError, match="no usable rows"):  # every prompt of the r1_zero template is longer than 5 tokens
