@@ -1,4 +1,4 @@
-"""Per-completion facts (answer, correctness, tokens, reasoning), computed once per batch and shared.
+"""Per-completion facts (answer, correctness, finished, tokens, reasoning), computed once per batch and shared.
 
 TRL calls every reward function with the same batch; the first call analyses it, the rest read
 the cached analysis, so an answer is parsed and checked once per step however many rewards use it.
@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from rewards.extract import THINK_CLOSE, THINK_OPEN, extract_answer, reasoning_section
+from rewards.layout import LAYOUTS, continued_text, hit_length_limit, prompt_opens_reasoning, reasoning_unclosed
 from rewards.verify import DEFAULT_TIMEOUT_S, check_answers
 
 
@@ -44,8 +45,23 @@ class AnalysisOptions:
     workers: int | None = None  # checker processes per batch; None: the free cores, at least 1
     batch_budget_s: float | None = 60.0  # wall-clock bound on a whole batch's checking; unchecked answers score 0
     precision: int | None = None  # decimal places a decimal answer may be rounded to (`0.33` for 1/3 at 2); None: exact
+    # The layout `format` asks for (rewards.layout.LAYOUTS): `r1_zero` (<think>..</think><answer>..</answer>)
+    # or `think_boxed` (<think>..</think> then a final answer with a \boxed{}: R1-Distill, Qwen3 thinking mode).
+    layout: str = "r1_zero"
+    # Conversational prompts: the chat template's generation prompt ends inside `<think>` (plain-string
+    # prompts are read from their own text). `rewards.layout.generation_settings(tokenizer, ...)` decides it.
+    chat_opens_reasoning: bool = False
+    max_completion_length: int | None = None  # TRL's token budget: a completion this long without EOS was cut
+    eos_token_ids: tuple[int, ...] | None = None  # ids that end a finished completion (tokenizer EOS/pad, generation config)
+    grade_unfinished: bool = False  # pay cut or never-closed completions for their answer (the old behaviour)
 
     def __post_init__(self) -> None:
+        if self.layout not in LAYOUTS:
+            raise ValueError(f"layout must be one of {', '.join(LAYOUTS)}, got {self.layout!r}")
+        if self.max_completion_length is not None and self.max_completion_length < 1:
+            raise ValueError(f"max_completion_length must be >= 1 (or null), got {self.max_completion_length}")
+        if self.eos_token_ids is not None:
+            object.__setattr__(self, "eos_token_ids", tuple(int(i) for i in self.eos_token_ids))  # from YAML: a list
         if self.fallback not in (None, "last_number"):
             raise ValueError(f"fallback must be null or 'last_number', got {self.fallback!r}")
         if not self.timeout_s > 0:
@@ -65,11 +81,10 @@ class BatchAnalysis:
         self.options = options
         self.prompt_texts = [message_text(prompt) for prompt in prompts]
         raw_texts = [message_text(completion) for completion in completions]
-        # The R1-Zero template ends the prompt with `<think>`: the completion continues inside it.
-        self.texts = [
-            THINK_OPEN + text if prompt.rstrip().endswith(THINK_OPEN) and THINK_OPEN not in text else text
-            for prompt, text in zip(self.prompt_texts, raw_texts)
-        ]
+        # A prompt that ends inside `<think>` (R1-Zero's template, R1-Distill's chat template): the
+        # completion continues the reasoning, so `...</think> answer` reads as reasoning + answer.
+        self.prompt_opened = [prompt_opens_reasoning(prompt, options.chat_opens_reasoning) for prompt in prompts]
+        self.texts = [continued_text(text, opened) for text, opened in zip(raw_texts, self.prompt_opened)]
         self.completion_ids = completion_ids
         self.columns = columns
         self.check_failures = 0
@@ -96,8 +111,36 @@ class BatchAnalysis:
         return [str(gold) for gold in golds]
 
     @cached_property
+    def cut_off(self) -> list[bool]:
+        """Generation stopped at `max_completion_length` without an EOS token (`rewards.layout.hit_length_limit`)."""
+        if self.completion_ids is None:
+            return [False] * len(self.texts)
+        return [hit_length_limit(ids, self.options.max_completion_length, self.options.eos_token_ids) for ids in self.completion_ids]
+
+    @cached_property
+    def unfinished(self) -> list[bool]:
+        """Cut at the token budget, or reasoning opened (by the prompt or the completion) and never closed."""
+        return [cut or reasoning_unclosed(text) for cut, text in zip(self.cut_off, self.texts)]
+
+    @cached_property
     def correct(self) -> list[bool]:
-        """Each answer checked against its gold; the whole batch at once (repeats checked once, in parallel)."""
+        """The verdict every reward reads: the answer is right and the completion finished.
+
+        An unfinished completion is never paid (unless `grade_unfinished`): a right answer written
+        before the budget ran out would make running out of budget cost the policy nothing.
+        """
+        if self.options.grade_unfinished:
+            return self.answer_correct
+        return [ok and not unfinished for ok, unfinished in zip(self.answer_correct, self.unfinished)]
+
+    @cached_property
+    def truncated_correct(self) -> list[bool]:
+        """Unfinished completions whose answer would have been right."""
+        return [ok and unfinished for ok, unfinished in zip(self.answer_correct, self.unfinished)]
+
+    @cached_property
+    def answer_correct(self) -> list[bool]:
+        """Each answer checked against its gold, finished or not; the whole batch at once (repeats checked once, in parallel)."""
         pairs = [(answer, gold) for answer, gold in zip(self.answers, self.golds) if answer is not None]
         verdicts = iter(
             check_answers(pairs, self.options.timeout_s, self.options.workers, self.options.batch_budget_s, self.options.precision)
@@ -149,7 +192,7 @@ class Analyzer:
         key = (
             tuple(message_text(p) for p in prompts),
             tuple(message_text(c) for c in completions),
-            tuple(len(ids) for ids in completion_ids) if completion_ids is not None else None,
+            tuple((len(ids), ids[-1] if len(ids) else None) for ids in completion_ids) if completion_ids is not None else None,
             *(
                 tuple(map(str, columns.get(column) or ()))
                 for column in (self.options.gold_column, self.options.id_column, self.options.question_column)

@@ -18,7 +18,13 @@ class Correctness(RewardComponent):
 
     The answer is `rewards.extract_answer(y)`; equivalence is `rewards.answers_match` (sympy, under
     a hard time bound, a batch checked at once on several processes; options: `AnalysisOptions`).
-    A completion without an answer scores 0.
+    A completion without an answer scores 0, and so does an unfinished one: cut at
+    `max_completion_length` without an EOS token, or reasoning opened and never closed
+    (`BatchAnalysis.unfinished`; `answer_checking.grade_unfinished: true` grades them as before).
+
+    Also logs `completions/truncated_correct_frac` (the share of the batch that is unfinished and
+    whose answer would have been right: what the truncation rule withholds) and
+    `completions/unfinished_frac`.
 
     Also logs `accuracy`, `length/correct_mean` and `length/incorrect_mean` (completion tokens),
     the length curves the "don't overthink" comparison is read from, and `groups/uniform_correct_frac`:
@@ -42,6 +48,8 @@ class Correctness(RewardComponent):
     def score(self, analysis, columns: dict) -> list[float]:
         correct = analysis.correct
         self.log(columns, "accuracy", sum(correct) / max(len(correct), 1))
+        self.log(columns, "completions/unfinished_frac", sum(analysis.unfinished) / max(len(correct), 1))
+        self.log(columns, "completions/truncated_correct_frac", sum(analysis.truncated_correct) / max(len(correct), 1))
         groups: dict[str, set[bool]] = {}
         for question, ok in zip(analysis.question_ids, correct):
             groups.setdefault(question, set()).add(ok)

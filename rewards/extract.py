@@ -209,11 +209,15 @@ def _first_value(text: str) -> str | None:
 def extract_answer(completion: str, fallback: str | None = None) -> str | None:
     r"""The final answer of a completion, or None if it gives none.
 
-    Order: the last `\boxed{}` inside the `<answer>` section, else the `<answer>` section itself
+    When the completion closes its reasoning, only the text after the last `</think>` is read: an
+    answer is never taken from inside the reasoning (a reasoning model's `...</think> So it is
+    \boxed{5}.` gives `5`, a `\boxed{}` tried out while thinking gives nothing). In that text, in
+    order: the last `\boxed{}` inside the `<answer>` section, else the `<answer>` section itself
     (its `final_answer` when it is prose: "The answer is $5$ dollars." gives `5`), else the last
     `\boxed{}` anywhere. A number that only appears inside `<think>` is never an
     answer, unless `fallback="last_number"` (GSM8K-style plain outputs) is asked for and the
-    completion has no `<think>` block.
+    completion has no `<think>` block. (Reasoning that is opened and never closed is an unfinished
+    completion: `correctness` pays it nothing, whatever this returns; see `rewards.layout`.)
 
     >>> extract_answer("<think>2+2=4</think><answer>4</answer>")
     '4'
@@ -221,11 +225,19 @@ def extract_answer(completion: str, fallback: str | None = None) -> str | None:
     '5'
     >>> extract_answer("<think>maybe 7</think><answer></answer>") is None
     True
+    >>> extract_answer(r"<think>is it \boxed{4}? no</think> So the total is \boxed{5}.")
+    '5'
     """
     if fallback not in (None, "last_number"):
         raise ValueError(f"unknown fallback {fallback!r}; use None or 'last_number'")
     if not isinstance(completion, str) or not completion:
         return None
+    has_reasoning = THINK_OPEN in completion or THINK_CLOSE in completion
+    closed = completion.rfind(THINK_CLOSE)
+    if closed >= 0:  # the answer follows the reasoning, never inside it
+        completion = completion[closed + len(THINK_CLOSE) :]
+        if not completion.strip():
+            return None
     section = answer_section(completion)
     if section is not None:
         boxed = last_boxed(section)
@@ -237,7 +249,7 @@ def extract_answer(completion: str, fallback: str | None = None) -> str | None:
     boxed = last_boxed(completion)
     if boxed is not None:
         return boxed.strip() or None
-    if fallback == "last_number" and THINK_OPEN not in completion and THINK_CLOSE not in completion:
+    if fallback == "last_number" and not has_reasoning:
         numbers = _LAST_NUMBER.findall(completion[-2000:])
         return numbers[-1] if numbers else None
     return None

@@ -1,4 +1,8 @@
-"""`format`: does the completion follow the R1-Zero `<think>...</think><answer>...</answer>` layout?"""
+"""`format`: does the completion follow the layout the config asks for (`answer_checking.layout`)?
+
+`r1_zero`: `<think>...</think><answer>...</answer>`; `think_boxed` (reasoning models): `<think>...</think>`
+then a final answer holding a `\\boxed{}`.
+"""
 
 from __future__ import annotations
 
@@ -6,19 +10,21 @@ import re
 from dataclasses import dataclass
 
 from rewards.base import RewardComponent
+from rewards.extract import THINK_CLOSE, THINK_OPEN, last_boxed
 
 _STRICT = re.compile(r"\s*<think>(.*?)</think>\s*<answer>(.*?)</answer>\s*", re.DOTALL)
+_THINK_THEN_TEXT = re.compile(r"\s*<think>(.*?)</think>(.*)", re.DOTALL)
 _TAGS = ("<think>", "</think>", "<answer>", "</answer>")
 
 
 @dataclass
 class FormatParams:
-    """Parameters of `format`."""
+    """Parameters of `format` (the layout itself is `answer_checking.layout`, shared with `rl eval`)."""
 
-    strict: bool = True  # all-or-nothing; false gives 0.25 per tag that appears exactly once
+    strict: bool = True  # all-or-nothing; false gives partial credit per element of the layout present
 
 
-def format_score(text: str, strict: bool = True) -> float:
+def format_score(text: str, strict: bool = True, layout: str = "r1_zero") -> float:
     r"""Score of one completion text (with the prompt's trailing `<think>` already prepended).
 
     >>> format_score("<think>a</think> <answer>1</answer>")
@@ -27,7 +33,13 @@ def format_score(text: str, strict: bool = True) -> float:
     0.0
     >>> format_score("<think>a</think> 1", strict=False)
     0.5
+    >>> format_score("<think>a</think>\n\nSo it is \\boxed{1}.", layout="think_boxed")
+    1.0
+    >>> format_score("<think>a \\boxed{1}</think> So it is 1.", layout="think_boxed")
+    0.0
     """
+    if layout == "think_boxed":
+        return _think_boxed_score(text, strict)
     if strict:
         match = _STRICT.fullmatch(text)
         if not match:
@@ -39,15 +51,40 @@ def format_score(text: str, strict: bool = True) -> float:
     return sum(0.25 for tag in _TAGS if text.count(tag) == 1)
 
 
-class Format(RewardComponent):
-    r"""`format`: R1-Zero output format.
+def _think_boxed_score(text: str, strict: bool) -> float:
+    """`<think>` reasoning `</think>`, then a final answer with a non-empty `\\boxed{}` and no tags."""
+    if strict:
+        match = _THINK_THEN_TEXT.fullmatch(text)
+        if not match:
+            return 0.0
+        reasoning, answer = match.groups()
+        if any(tag in reasoning or tag in answer for tag in _TAGS):
+            return 0.0
+        boxed = last_boxed(answer)
+        return 1.0 if boxed is not None and boxed.strip() else 0.0
+    closed = text.rfind(THINK_CLOSE)
+    boxed = last_boxed(text[closed + len(THINK_CLOSE) :]) if closed >= 0 else None
+    parts = (text.count(THINK_OPEN) == 1, text.count(THINK_CLOSE) == 1, bool(boxed and boxed.strip()))
+    return sum(parts) / 3
 
-    strict (default): $r(y) = 1$ if $y$ is exactly one `<think>...</think>` followed by exactly one
-    non-empty `<answer>...</answer>` and nothing after, else 0. Soft: $r(y) = \frac14\sum_{t}
-    \mathbb{1}[\text{tag } t \text{ occurs exactly once}]$ over the four tags. Range [0, 1].
+
+class Format(RewardComponent):
+    r"""`format`: the output layout of `answer_checking.layout`.
+
+    `r1_zero`, strict (default): $r(y) = 1$ if $y$ is exactly one `<think>...</think>` followed by
+    exactly one non-empty `<answer>...</answer>` and nothing after, else 0. Soft: $r(y) =
+    \frac14\sum_{t} \mathbb{1}[\text{tag } t \text{ occurs exactly once}]$ over the four tags.
+
+    `think_boxed` (reasoning models), strict: $r(y) = 1$ if $y$ is exactly one `<think>...</think>`
+    followed by a final answer that holds a non-empty `\boxed{}` and no tags, else 0. Soft: a third
+    each for `<think>` once, `</think>` once, and a `\boxed{}` after the last `</think>`.
+
+    A prompt that ends inside `<think>` (see `rewards.layout.prompt_opens_reasoning`) counts as the
+    completion's opening tag. Range [0, 1].
     """
 
     Params = FormatParams
 
     def score(self, analysis, columns: dict) -> list[float]:
-        return [format_score(text, self.params.strict) for text in analysis.texts]
+        layout = analysis.options.layout
+        return [format_score(text, self.params.strict, layout) for text in analysis.texts]

@@ -1,4 +1,5 @@
-"""Trainer callbacks: the `metrics.jsonl` log (length curves) and the checkpoint's reward state + completeness marker."""
+"""Trainer callbacks: the `metrics.jsonl` log (length curves), the checkpoint's reward state + completeness marker,
+and a warning when nearly every completion is cut at the token budget."""
 
 from __future__ import annotations
 
@@ -55,6 +56,34 @@ class MetricsJsonl(TrainerCallback):
         record.update({key: _jsonable(value) for key, value in logs.items()})
         with self.path.open("a") as handle:
             handle.write(json.dumps(record) + "\n")
+
+
+class ClippedRatioWarning(TrainerCallback):
+    """Warns once when `completions/clipped_ratio` stays above `threshold` for `patience` logging steps in a row.
+
+    A budget so small that nearly every completion is cut teaches nothing: cut completions earn no
+    correctness, so every group scores alike and GRPO has no signal. The warning names the key to raise.
+    """
+
+    def __init__(self, threshold: float = 0.5, patience: int = 10) -> None:
+        self.threshold = threshold
+        self.patience = patience
+        self.steps_above = 0
+        self.warned = False
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        ratio = (logs or {}).get("completions/clipped_ratio")
+        if ratio is None or self.warned:
+            return
+        self.steps_above = self.steps_above + 1 if float(ratio) > self.threshold else 0
+        if self.steps_above >= self.patience and state.is_world_process_zero:
+            self.warned = True
+            budget = getattr(args, "max_completion_length", None)
+            logger.warning(
+                "completions/clipped_ratio has stayed above %.2g for %d logging steps (now %.2f): most completions are cut at "
+                "trainer.max_completion_length (%s) and earn no correctness, so little is learned; raise trainer.max_completion_length",
+                self.threshold, self.patience, float(ratio), budget,
+            )  # fmt: skip
 
 
 class CheckpointState(TrainerCallback):

@@ -56,7 +56,7 @@ def distill(config: RunConfig, model: str, out_dir: Path | None = None, seed: in
     """Sample, select, fine-tune; returns the selection stats and the model path (also in `summary.json`)."""
     from rl.data import load_rows
     from rl.evaluate import EvalSettings, generate_hf, generate_vllm, grade_samples, use_vllm
-    from rl.models import resolve_model
+    from rl.models import generation_checking, resolve_model
     from rl.sft import fine_tune
     from rl.trainer_args import completion_budget
 
@@ -73,9 +73,11 @@ def distill(config: RunConfig, model: str, out_dir: Path | None = None, seed: in
         rows = list(load_rows(data, config.prompt, split=config.data.split))
         sampling = EvalSettings(samples=settings.samples, temperature=settings.temperature, max_new_tokens=settings.max_new_tokens)
         max_new_tokens = settings.max_new_tokens or completion_budget(config.algorithm, config.trainer)
+        chat_template_kwargs = config.trainer.get("chat_template_kwargs")
+        checking = generation_checking(model_path, config.answer_checking, max_new_tokens, chat_template_kwargs, config.model.trust_remote_code)
         generate = generate_vllm if use_vllm() else generate_hf
-        generations = generate(model_path, [row["prompt"] for row in rows], sampling, max_new_tokens)
-        per_question = grade_samples(config.rewards, rows, generations, config.answer_checking)
+        generations = generate(model_path, [row["prompt"] for row in rows], sampling, max_new_tokens, chat_template_kwargs)
+        per_question = grade_samples(config.rewards, rows, generations, checking)
         for row, samples in zip(rows, per_question):
             for sample in samples:
                 sample["prompt"] = row["prompt"]

@@ -46,11 +46,20 @@ def eval_split(config: RunConfig) -> str:
     return config.data.eval_split or config.data.split
 
 
-def generate_hf(model_path: str, prompts: list, settings: EvalSettings, max_new_tokens: int) -> list[list[tuple[str, int]]]:
-    """(completion text, completion tokens) for K samples per prompt, with a progress bar."""
+Generations = list[list[tuple[str, list[int]]]]  # per prompt, K samples of (completion text, completion token ids)
+
+
+def generate_hf(model_path: str, prompts: list, settings: EvalSettings, max_new_tokens: int, chat_template_kwargs: dict | None = None) -> Generations:
+    """(completion text, completion token ids up to and including EOS) for K samples per prompt, with a progress bar.
+
+    Chat prompts are rendered as TRL renders them for generation (`rewards.layout.generation_prompt`),
+    and generation stops at the ids TRL stops at (the generation config's EOS ids and the tokenizer's).
+    """
     import torch
     from tqdm.auto import tqdm
     from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from rewards.layout import eos_token_ids, generation_prompt
 
     try:
         tokenizer = AutoTokenizer.from_pretrained(model_path)
@@ -61,10 +70,9 @@ def generate_hf(model_path: str, prompts: list, settings: EvalSettings, max_new_
         tokenizer.pad_token = tokenizer.eos_token
     model = AutoModelForCausalLM.from_pretrained(model_path)
     model.eval()
-    texts = [
-        tokenizer.apply_chat_template(p, tokenize=False, add_generation_prompt=True) if isinstance(p, list) else p for p in prompts
-    ]
-    results: list[list[tuple[str, int]]] = []
+    stop_ids = list(eos_token_ids(tokenizer, model.generation_config, include_pad=False))
+    texts = [generation_prompt(tokenizer, p, chat_template_kwargs) for p in prompts]
+    results: Generations = []
     with tqdm(total=len(texts), desc="generating", unit="question") as progress:
         for start in range(0, len(texts), settings.batch_size):
             chunk = texts[start : start + settings.batch_size]
@@ -78,30 +86,33 @@ def generate_hf(model_path: str, prompts: list, settings: EvalSettings, max_new_
                     top_p=None, top_k=None,
                     num_return_sequences=settings.samples,
                     pad_token_id=tokenizer.pad_token_id,
-                    eos_token_id=tokenizer.eos_token_id,
+                    eos_token_id=stop_ids,
                 )  # fmt: skip
             completions = output[:, encoded["input_ids"].shape[1] :]
             for row in range(len(chunk)):
                 samples = []
                 for sample in completions[row * settings.samples : (row + 1) * settings.samples]:
                     ids = sample.tolist()
-                    if tokenizer.eos_token_id in ids:
-                        ids = ids[: ids.index(tokenizer.eos_token_id) + 1]
-                    ids = [i for i in ids if i != tokenizer.pad_token_id]
-                    samples.append((tokenizer.decode(ids, skip_special_tokens=True), len(ids)))
+                    stops = [index for index, token in enumerate(ids) if token in stop_ids]
+                    if stops:  # what follows the first EOS is padding; the EOS itself counts, as in TRL
+                        ids = ids[: stops[0] + 1]
+                    samples.append((tokenizer.decode(ids, skip_special_tokens=True), ids))
                 results.append(samples)
             progress.update(len(chunk))
     return results
 
 
-def generate_vllm(model_path: str, prompts: list, settings: EvalSettings, max_new_tokens: int) -> list[list[tuple[str, int]]]:
+def generate_vllm(model_path: str, prompts: list, settings: EvalSettings, max_new_tokens: int, chat_template_kwargs: dict | None = None) -> Generations:
     from vllm import LLM, SamplingParams
 
     llm = LLM(model=model_path)
     params = SamplingParams(n=settings.samples, temperature=0.0 if settings.greedy else settings.temperature, max_tokens=max_new_tokens)
     chats = [p for p in prompts if isinstance(p, list)]
-    outputs = llm.chat(chats, params) if chats and len(chats) == len(prompts) else llm.generate(prompts, params)
-    return [[(c.text, len(c.token_ids)) for c in output.outputs] for output in outputs]
+    if chats and len(chats) == len(prompts):
+        outputs = llm.chat(chats, params, chat_template_kwargs=chat_template_kwargs or None)
+    else:
+        outputs = llm.generate(prompts, params)
+    return [[(c.text, list(c.token_ids)) for c in output.outputs] for output in outputs]
 
 
 def use_vllm() -> bool:
@@ -137,17 +148,19 @@ def grading_stack(reward_spec: dict, checking: dict | None = None) -> dict:
     return {function.__name__: function for function in functions}
 
 
-def grade_samples(
-    reward_spec: dict, rows: list[dict], generations: list[list[tuple[str, int]]], checking: dict | None = None
-) -> list[list[dict]]:
-    """Grade every sample through the training reward stack's own analysis; per question, its samples."""
+def grade_samples(reward_spec: dict, rows: list[dict], generations: Generations, checking: dict | None = None) -> list[list[dict]]:
+    """Grade every sample through the training reward stack's own analysis; per question, its samples.
+
+    `checking` is the run's `answer_checking` with how the model generates (`rl.models.generation_checking`):
+    a sample cut at the token budget or with its reasoning never closed is graded incorrect, as in training.
+    """
     stack = grading_stack(reward_spec, checking)
     prompts, completions, completion_ids, columns = [], [], [], {"answer": [], "id": [], "question": []}
     for row, outputs in zip(rows, generations):
-        for completion, tokens in outputs:
+        for completion, ids in outputs:
             prompts.append(row["prompt"])
             completions.append(completion)
-            completion_ids.append([0] * tokens)  # only the count is read
+            completion_ids.append(ids)
             for key in columns:
                 columns[key].append(row[key])
     gold_column = stack["correctness"].analyzer.options.gold_column
@@ -159,11 +172,12 @@ def grade_samples(
     per_question, index = [], 0
     for row, outputs in zip(rows, generations):
         graded = []
-        for sample_index, (completion, tokens) in enumerate(outputs):
+        for sample_index, (completion, ids) in enumerate(outputs):
             graded.append({
                 "id": row["id"], "sample": sample_index, "question": row["question"], "gold": row["answer"],
                 "completion": completion, "answer": analysis.answers[index], "correct": bool(analysis.correct[index]),
-                "tokens": tokens, "format": scores["format"][index] == 1.0, "format_score": scores["format"][index],
+                "unfinished": bool(analysis.unfinished[index]), "truncated_correct": bool(analysis.truncated_correct[index]),
+                "tokens": len(ids), "format": scores["format"][index] == 1.0, "format_score": scores["format"][index],
                 "language_share": scores["language"][index],
             })  # fmt: skip
             index += 1
@@ -175,7 +189,7 @@ def evaluate(config: RunConfig, model: str, settings: EvalSettings, out_dir: Pat
     """Generate, grade (as training does) and summarise; returns the summary (also in `out_dir/summary.json`)."""
     from rl.data import load_rows
     from rl.eval_metrics import accuracy_by_length_quintile, mean, pass_at_k
-    from rl.models import resolve_model
+    from rl.models import generation_checking, resolve_model
     from rl.trainer_args import completion_budget
 
     started = time.perf_counter()
@@ -186,9 +200,11 @@ def evaluate(config: RunConfig, model: str, settings: EvalSettings, out_dir: Pat
     data = config.data.model_copy(update={"limit": settings.limit or config.data.limit})
     rows = load_rows(data, config.prompt, split=eval_split(config))
     max_new_tokens = settings.max_new_tokens or completion_budget(config.algorithm, config.trainer)
+    chat_template_kwargs = config.trainer.get("chat_template_kwargs")
+    checking = generation_checking(model_path, config.answer_checking, max_new_tokens, chat_template_kwargs, config.model.trust_remote_code)
     generate = generate_vllm if use_vllm() else generate_hf
-    generations = generate(model_path, list(rows["prompt"]), settings, max_new_tokens)
-    per_question = grade_samples(config.rewards, list(rows), generations, config.answer_checking)
+    generations = generate(model_path, list(rows["prompt"]), settings, max_new_tokens, chat_template_kwargs)
+    per_question = grade_samples(config.rewards, list(rows), generations, checking)
     samples = [sample for graded in per_question for sample in graded]
 
     k = settings.samples
@@ -206,6 +222,8 @@ def evaluate(config: RunConfig, model: str, settings: EvalSettings, out_dir: Pat
         "mean_tokens": mean(tokens),
         "mean_tokens_correct": mean([t for t, c in zip(tokens, correct_flags) if c]),
         "mean_tokens_incorrect": mean([t for t, c in zip(tokens, correct_flags) if not c]),
+        "unfinished_rate": mean([s["unfinished"] for s in samples]),
+        "truncated_correct_rate": mean([s["truncated_correct"] for s in samples]),
         "format_rate": mean([s["format"] for s in samples]),
         "language_consistency": mean([s["language_share"] for s in samples]),
         "accuracy_by_length_quintile": accuracy_by_length_quintile(tokens, correct_flags),

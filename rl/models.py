@@ -27,6 +27,8 @@ CHAT_TEMPLATE = (
     "{% for message in messages %}{{ '<|' + message['role'] + '|>' + message['content'] + '\n' }}{% endfor %}"
     "{% if add_generation_prompt %}{{ '<|assistant|>' }}{% endif %}"
 )
+# As DeepSeek-R1-Distill's template does, the generation prompt opens the reasoning: the model starts inside <think>.
+THINK_CHAT_TEMPLATE = CHAT_TEMPLATE.replace("'<|assistant|>'", "'<|assistant|><think>\n'")
 
 
 @dataclass(frozen=True)
@@ -37,12 +39,15 @@ class TinyPreset:
     vocab_size: int = 1024
     max_positions: int = 1024
     seed: int = 0
+    chat_template: str | None = None  # None: CHAT_TEMPLATE
 
 
 TINY_PRESETS = {
     "test": TinyPreset(hidden_size=32, layers=2, heads=2),
     "demo": TinyPreset(hidden_size=128, layers=4, heads=4),
     "small": TinyPreset(hidden_size=256, layers=6, heads=8),
+    # A stand-in for a reasoning model's tokenizer (tests): the chat template ends the generation prompt with `<think>\n`.
+    "think": TinyPreset(hidden_size=32, layers=2, heads=2, chat_template=THINK_CHAT_TEMPLATE),
 }
 
 
@@ -100,7 +105,8 @@ def build_tiny_model(preset_name: str, cache_dir: Path) -> Path:
     preset = TINY_PRESETS[preset_name]
     corpus = tokenizer_corpus(preset.seed)
     # Keyed by the corpus itself: a change to the task's traces or templates builds a new tokenizer.
-    recipe = {**asdict(preset), "corpus_sha1": hashlib.sha1("\n".join(corpus).encode()).hexdigest()}
+    preset_fields = {key: value for key, value in asdict(preset).items() if value is not None}  # unset: the digests of before
+    recipe = {**preset_fields, "corpus_sha1": hashlib.sha1("\n".join(corpus).encode()).hexdigest()}
     digest = hashlib.sha1(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:8]
     target = cache_dir / f"tiny-{preset_name}-{digest}"
     if (target / "config.json").is_file() and (target / "tokenizer.json").is_file():
@@ -125,7 +131,7 @@ def build_tiny_model(preset_name: str, cache_dir: Path) -> Path:
     # Tags are ordinary (non-special) tokens: TRL decodes completions with skip_special_tokens.
     tokenizer.add_tokens([AddedToken(tag, special=False, normalized=False) for tag in TAG_TOKENS])
     fast = PreTrainedTokenizerFast(tokenizer_object=tokenizer, eos_token=EOS, pad_token=PAD, bos_token=None)
-    fast.chat_template = CHAT_TEMPLATE
+    fast.chat_template = preset.chat_template or CHAT_TEMPLATE
     fast.padding_side = "left"
     torch.manual_seed(preset.seed)
     config = LlamaConfig(
@@ -178,3 +184,23 @@ def peft_config(settings: ModelSettings):
     return LoraConfig(
         r=lora.r, lora_alpha=lora.alpha, lora_dropout=lora.dropout, target_modules=lora.target_modules, task_type="CAUSAL_LM"
     )
+
+
+def generation_checking(model_path: str, checking: dict, max_completion_length: int | None, chat_template_kwargs: dict | None = None,
+                        trust_remote_code: bool = False) -> dict:  # fmt: skip
+    """`answer_checking` plus how this model generates (`rewards.layout.generation_settings`): whether its chat
+    template opens `<think>`, its EOS ids, the token budget. Keys the user set in `answer_checking` win."""
+    from transformers import AutoTokenizer, GenerationConfig
+
+    from rewards.layout import generation_settings
+
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(model_path, trust_remote_code=trust_remote_code)
+    except Exception as error:  # noqa: BLE001 - offline, gated, not a model: one line for the user
+        raise ConfigError(f"model.name_or_path: cannot load the tokenizer of {model_path}: {str(error).strip().splitlines()[0]}") from None
+    try:
+        generation_config = GenerationConfig.from_pretrained(model_path)
+    except Exception:  # noqa: BLE001 - no generation_config.json: the tokenizer's EOS alone
+        generation_config = None
+    settings = generation_settings(tokenizer, max_completion_length, chat_template_kwargs, generation_config)
+    return {**settings, **(checking or {})}

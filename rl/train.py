@@ -13,7 +13,7 @@ from pathlib import Path
 
 import yaml
 
-from rl.callbacks import CheckpointState, MetricsJsonl
+from rl.callbacks import CheckpointState, ClippedRatioWarning, MetricsJsonl
 from rl.checkpoints import checkpoint_step, checkpoints, finished_step, latest_complete_checkpoint, mark_finished
 from rl.config import RunConfig, dump
 from rl.errors import ConfigError, UserError
@@ -99,7 +99,7 @@ def train(config: RunConfig, resume: bool = False, overwrite: bool = False) -> P
     import rewards
     from rl.algorithms import algorithm_spec
     from rl.data import load_rows
-    from rl.models import model_init_kwargs, peft_config, resolve_model
+    from rl.models import generation_checking, model_init_kwargs, peft_config, resolve_model
     from rl.trainer_args import completion_budget, trainer_value
 
     apply_log_level(config.logging.log_level)
@@ -118,7 +118,7 @@ def train(config: RunConfig, resume: bool = False, overwrite: bool = False) -> P
 
     algorithm = algorithm_spec(config.algorithm)
     budget = completion_budget(config.algorithm, config.trainer)  # max_completion_length, TRL's default if unset
-    reward_funcs, reward_weights = rewards.build(config.rewards, config.answer_checking, warn=False, max_completion_length=budget)  # loading warned
+    reward_weights = [entry.weight for entry in rewards.parse_spec(config.rewards, budget)]  # the stack is built once the model is known
     fields = dict(config.trainer)
     fields["model_init_kwargs"] = {**model_init_kwargs(config.model), **fields.get("model_init_kwargs", {})}
     try:
@@ -126,6 +126,9 @@ def train(config: RunConfig, resume: bool = False, overwrite: bool = False) -> P
     except (ValueError, TypeError) as error:
         raise ConfigError(f"trainer: {str(error).splitlines()[0]}") from None
     model_path = resolve_model(config.model)
+    # The rewards read how this model generates: its chat template may open <think>, its EOS ends a finished completion.
+    checking = generation_checking(model_path, config.answer_checking, budget, getattr(args, "chat_template_kwargs", None), config.model.trust_remote_code)
+    reward_funcs, _ = rewards.build(config.rewards, checking, warn=False, max_completion_length=budget)  # loading warned
     dataset = load_rows(config.data, config.prompt, tokenizer_path=model_path, max_completion_length=budget)
 
     resume_step = checkpoint_step(checkpoint) if checkpoint is not None else None
@@ -140,7 +143,9 @@ def train(config: RunConfig, resume: bool = False, overwrite: bool = False) -> P
             args=args,
             train_dataset=dataset,
             peft_config=peft_config(config.model),
-            callbacks=[MetricsJsonl(output_dir / config.logging.metrics_file, resume_step=resume_step), checkpoint_state],
+            callbacks=[
+                MetricsJsonl(output_dir / config.logging.metrics_file, resume_step=resume_step), checkpoint_state, ClippedRatioWarning(),
+            ],
         )
     logger.info(describe_distributed_setup(trainer))
     if trainer.accelerator.is_main_process:
