@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from rewards.extract import THINK_CLOSE, THINK_OPEN
+
 # r1_zero: `<think>reasoning</think><answer>answer</answer>` (DeepSeek-R1-Zero's template).
 # think_boxed: `<think>reasoning</think>` then a final answer holding a `\boxed{}` (R1-Distill, Qwen3 thinking mode).
 LAYOUTS = ("r1_zero", "think_boxed")

@@ -81,7 +81,7 @@ class ClippedRatioWarning(TrainerCallback):
             budget = getattr(args, "max_completion_length", None)
             logger.warning(
                 "completions/clipped_ratio has stayed above %.2g for %d logging steps (now %.2f): most completions are cut at "
-                "trainer.max_completion_length (%s) and earn no correctness, so little is learned; raise trainer.max_completion_length",
+                "trainer.max_completion_length (%s), a cut completion earns no correctness, and little is learned; raise trainer.max_completion_length",
                 self.threshold, self.patience, float(ratio), budget,
             )  # fmt: skip
 

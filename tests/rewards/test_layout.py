@@ -161,3 +161,44 @@ def test_length_rewards_see_the_same_verdicts():
     assert scores == {"correctness": [1.0, 1.0, 0.0], "length": [0.0, pytest.approx(-1 / 3), 0.0]}
     old = stack({**REASONING, "grade_unfinished": True}, spec)
     assert score(old, [QUESTION] * 3, completions, ids)["correctness"] == [1.0, 1.0, 1.0]
+
+
+# ---------------------------------------------------------------- deciding it from the tokenizer, as TRL renders
+
+
+def tokenizer_with(chat_template: str | None):
+    from tokenizers import Tokenizer, models
+    from transformers import PreTrainedTokenizerFast
+
+    vocab = {"<unk>": 0, "<eos>": 1, "<pad>": 2}
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=Tokenizer(models.WordLevel(vocab, unk_token="<unk>")), eos_token="<eos>", pad_token="<pad>", unk_token="<unk>"
+    )
+    tokenizer.chat_template = chat_template
+    return tokenizer
+
+
+TURNS = "{% for m in messages %}<|{{ m['role'] }}|>{{ m['content'] }}\n{% endfor %}"
+R1_DISTILL_LIKE = TURNS + "{% if add_generation_prompt %}<|Assistant|><think>\n{% endif %}"
+# Qwen3: in thinking mode the model writes <think> itself; with enable_thinking=False the template closes an empty one.
+QWEN3_LIKE = TURNS + (
+    "{% if add_generation_prompt %}<|im_start|>assistant\n"
+    "{% if enable_thinking is defined and enable_thinking is false %}<think>\n\n</think>\n\n{% endif %}{% endif %}"
+)
+
+
+def test_generation_settings_render_the_chat_template_as_trl_does():
+    from rewards.layout import chat_template_opens_reasoning, generation_settings
+
+    assert generation_settings(tokenizer_with(R1_DISTILL_LIKE), 4096) == {
+        "chat_opens_reasoning": True, "max_completion_length": 4096, "eos_token_ids": (1, 2),
+    }  # fmt: skip
+    qwen3 = tokenizer_with(QWEN3_LIKE)
+    assert not chat_template_opens_reasoning(qwen3, {"enable_thinking": True})
+    assert not chat_template_opens_reasoning(qwen3, {"enable_thinking": False})  # opened and closed: no reasoning to continue
+    assert not chat_template_opens_reasoning(tokenizer_with(None))
+    # what the settings do to a completion that only closes the tag
+    checking = {"layout": "think_boxed", **generation_settings(tokenizer_with(R1_DISTILL_LIKE), BUDGET)}
+    completion = "2 + 3 = 5\n</think>\n\n\\boxed{5}"
+    assert score(stack(checking), [QUESTION], [completion], [[7, 1]]) == {"correctness": [1.0], "format": [1.0]}
+    assert score(stack(checking), [QUESTION], [completion], [[7] * BUDGET])["correctness"] == [0.0]

@@ -113,3 +113,25 @@ def test_batch_geometry_that_fits_several_gpus_is_not_refused_at_load(tmp_path):
     # the config loads, and `rl submit` / the trainer check the geometry for the real world size.
     config = load_config(write(tmp_path, {**BASE, "trainer": {"output_dir": "x", "num_generations": 8, "per_device_train_batch_size": 4}}))
     assert config.trainer["per_device_train_batch_size"] == 4
+
+
+@pytest.mark.parametrize("preset", ["shorten_r1_distill", "shorten_qwen3"])
+def test_reasoning_model_presets_grade_with_their_layout(preset):
+    config = load_config(preset)
+    assert config.answer_checking["layout"] == "think_boxed"
+    assert config.prompt.template == "boxed_chat" and config.data.answer_format == "boxed"
+    assert set(config.rewards) == {"correctness", "length"}
+    assert 4096 <= config.trainer["max_completion_length"] <= 16384
+
+
+def test_the_r1_distill_preset_fails_only_at_the_model_download_offline(tmp_path):
+    # bf16 off: this CPU cannot run it, which would be the first error here; HF_HUB_OFFLINE is set by conftest.
+    result = subprocess.run(
+        [sys.executable, "-m", "rl", "train", "--config", "shorten_r1_distill", "--set", "trainer.bf16=false",
+         "--set", f"trainer.output_dir={tmp_path / 'run'}"],
+        capture_output=True, text=True, cwd=ROOT,
+    )  # fmt: skip
+    assert result.returncode == 2, result.stderr[-2000:]
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "Traceback" not in result.stderr
+    assert errors[0].startswith("error: model.name_or_path: cannot load the tokenizer of deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B")
