@@ -144,13 +144,14 @@ def test_eval_generates_with_the_training_budget(monkeypatch, tmp_path):
 
     budgets = []
 
-    def fake_generate(model_path, prompts, settings, max_new_tokens):
+    def fake_generate(model_path, prompts, settings, max_new_tokens, chat_template_kwargs=None):
         budgets.append(max_new_tokens)
-        return [[("<answer>1</answer>", 3)] for _ in prompts]
+        return [[("<answer>1</answer>", [5, 6, 0])] for _ in prompts]
 
     monkeypatch.setattr(evaluate_module, "generate_hf", fake_generate)
     monkeypatch.setattr(evaluate_module, "use_vllm", lambda: False)
     monkeypatch.setattr(models_module, "resolve_model", lambda settings: "unused")
+    monkeypatch.setattr(models_module, "generation_checking", lambda path, checking, budget, *rest: dict(checking))
     settings = EvalSettings(samples=1, greedy=True, limit=2)
     evaluate(load_config(SMOKE), "tiny:test", settings, tmp_path / "a")
     evaluate(load_config(SMOKE, ["trainer.max_completion_length=null"]), "tiny:test", settings, tmp_path / "b")
