@@ -1,4 +1,4 @@
-"""Find the final answer of a completion: `<answer>` sections and `\\boxed{}` groups.
+"""Find the final answer of a completion: `<answer>` sections, `\\boxed{}` groups, prose.
 
 Pure string scanning (no regex backtracking on untrusted text), so it is safe on any input size.
 """
@@ -9,6 +9,7 @@ import re
 
 THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
 ANSWER_OPEN, ANSWER_CLOSE = "<answer>", "</answer>"
+TAGS = (THINK_OPEN, THINK_CLOSE, ANSWER_OPEN, ANSWER_CLOSE)  # the R1-Zero layout; `format` and the tiny tokenizer use these
 _BOX = re.compile(r"\\(?:boxed|fbox)(?![a-zA-Z])")
 _LAST_NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?(?:/\d+)?")
 # Inline and display math; a `$` escaped as `\$` (money) neither opens nor closes a span.
@@ -26,6 +27,13 @@ _GAP_WORD = re.compile(r"[A-Za-z]\w*")
 _CONCLUSION = re.compile(r"(?:^|[.!?]\s+)((?:therefore|thus|hence|so)\b[^.!?]*)[.!?]?\s*$", re.IGNORECASE)
 _CHAT_MARKER = re.compile(r"<\|[a-z_]+\|>.*$", re.DOTALL)
 SHORT_PROSE_WORDS = 40  # an answer section longer than this is a derivation, not an answer in prose
+# Markdown emphasis around a value (`**73**`, `__73__`, `*73*`, `_73_`, `***73***`, `` `73` ``). An opening
+# marker follows no word character or bracket and a closing one precedes none, so `2**3`, `x_1` and
+# `a * b * c` are left alone.
+_EMPHASIS = re.compile(r"(?<![\w\\*_`)\]}])(\*{1,3}|_{1,3}|`)(?=[^\s*_`])(.+?)(?<=[^\s*_`\\])\1(?![\w*_`({\[])", re.DOTALL)
+# LaTeX commands that only change how a value looks: `\textbf{73}` is 73.
+_STYLE_COMMAND = re.compile(r"\\(?:textbf|textit|emph|underline|boldsymbol|bm|mathbf|mathit|mathrm|fbox|boxed)\s*\{")
+_WRAPPING_DELIMITERS = (("$$", "$$"), ("$", "$"), ("\\(", "\\)"), ("\\[", "\\]"))
 
 
 def last_boxed(text: str) -> str | None:
@@ -93,19 +101,83 @@ def is_prose(text: str) -> bool:
     return any(word.group(0).lower() not in _MATH_WORDS for word in _WORD.finditer(_MATH_SPAN.sub(" ", text)))
 
 
+def strip_emphasis(text: str) -> str:
+    """`text` without the markdown emphasis markers around its words and values (math spans kept as they are).
+
+    >>> strip_emphasis("The answer is **73**, not *72*; 2**3 stays")
+    'The answer is 73, not 72; 2**3 stays'
+    """
+    if "*" not in text and "_" not in text and "`" not in text:
+        return text
+    pieces, start = [], 0
+    for span in _MATH_SPAN.finditer(text):
+        pieces.append(_strip_emphasis_outside_math(text[start : span.start()]))
+        pieces.append(span.group(0))
+        start = span.end()
+    pieces.append(_strip_emphasis_outside_math(text[start:]))
+    return "".join(pieces)
+
+
+def _strip_emphasis_outside_math(text: str) -> str:
+    for _ in range(3):  # `***73***` is bold italic: one marker pair per pass
+        stripped = _EMPHASIS.sub(lambda match: match.group(2), text)
+        if stripped == text:
+            break
+        text = stripped
+    return text
+
+
+def undecorate(answer: str) -> str:
+    r"""An extracted answer without the decoration around the whole of it: surrounding space, a trailing
+    full stop, markdown emphasis, math delimiters and style commands (`\textbf{}`, `\boxed{}`), repeatedly.
+
+    >>> undecorate(r"**$\textbf{73}$.**")
+    '73'
+    >>> undecorate(r"\textbf{1} + \textbf{2}")
+    '\\textbf{1} + \\textbf{2}'
+    """
+    previous = None
+    while answer != previous:
+        previous = answer
+        answer = answer.strip()
+        if answer.endswith(".") and not answer.endswith(".."):
+            answer = answer[:-1].rstrip()
+        emphasis = _EMPHASIS.fullmatch(answer)
+        if emphasis:
+            answer = emphasis.group(2)
+        for opening, closing in _WRAPPING_DELIMITERS:
+            inner = answer[len(opening) : -len(closing)]
+            if len(answer) > len(opening) + len(closing) and answer.startswith(opening) and answer.endswith(closing) and opening not in inner:
+                answer = inner
+                break
+        command = _STYLE_COMMAND.match(answer)
+        if command and _matching_braces(answer).get(command.end() - 1) == len(answer) - 1:
+            answer = answer[command.end() : -1]
+    return answer
+
+
 def final_answer(text: str) -> str | None:
     r"""The final answer stated in a piece of prose (an answer section, a solution), or None.
 
-    Rules, first that applies:
+    Markdown emphasis is dropped first (`**73**` is 73). Rules, first that applies:
     0. bare maths (no words, boxes or math delimiters): the text itself;
-    1. after the last "answer is" / "answer:" phrase: its first `oxed{}`, math span or number;
-    2. the last `oxed{}`;
+    1. after the last "answer is" / "answer:" phrase (when it comes after the last box): its boxes,
+       else its first math span or number;
+    2. the last `\boxed{}`, with the boxes chained to it by separators or a short phrase with
+       "and"/"or" (`\boxed{3}, \boxed{5}`): a list;
     3. math spans (`$..$`, `\(..\)`, `\[..\]`): joined when only separators lie between them
        (`$1$ and $2$`), else the last one, unless a number follows it in the prose;
     4. prose without math: its only number; in short prose (at most `SHORT_PROSE_WORDS` words), the
        value after the last `=` / `is`, else its last number. A longer text with several numbers is
        graded only by a concluding last sentence ("Therefore, ... is 2/3."), else None: a number that
        may be an intermediate step is never graded.
+    The answer found is returned without the decoration around it (`undecorate`: `$73$.` is 73).
+
+    Args:
+        text: the prose, e.g. the inside of `<answer>...</answer>`.
+
+    Returns:
+        The answer string (a list of values joined by ", "), or None when the text states none.
 
     >>> final_answer("The answer is $5$ dollars.")
     '5'
@@ -113,9 +185,20 @@ def final_answer(text: str) -> str | None:
     '12'
     >>> final_answer(r"$\frac{1}{2}$ and $3$")
     '\\frac{1}{2}, 3'
+    >>> final_answer(r"\boxed{3}, \boxed{5}, \boxed{7}")
+    '3, 5, 7'
     >>> final_answer("First 2 + 3 = 5 apples, then 5 * 4 = 20 apples, and after that 20 - 1 = 19 apples remain in the big basket on the table by the door of the house next to the road that leads to town where many people live and work every day of the week.") is None
     True
     """
+    if not isinstance(text, str):
+        return None
+    found = _stated_answer(strip_emphasis(text))
+    found = undecorate(found) if found is not None else None
+    return found or None
+
+
+def _stated_answer(text: str) -> str | None:
+    """`final_answer`'s rules 0-4 on text without emphasis markers."""
     if not is_prose(text) and last_boxed(text) is None and not _MATH_SPAN.search(text):
         return text.strip() or None  # already bare maths: `x = 5`, `\frac{1}{2}`
     phrases = list(_ANSWER_PHRASE.finditer(text))
@@ -207,22 +290,35 @@ def _first_value(text: str) -> str | None:
 
 
 def extract_answer(completion: str, fallback: str | None = None) -> str | None:
-    r"""The final answer of a completion, or None if it gives none.
+    r"""The final answer of a completion, or None if it gives none. Never raises on a string.
 
     When the completion closes its reasoning, only the text after the last `</think>` is read: an
     answer is never taken from inside the reasoning (a reasoning model's `...</think> So it is
-    \boxed{5}.` gives `5`, a `\boxed{}` tried out while thinking gives nothing). In that text, in
-    order: the last `\boxed{}` inside the `<answer>` section, else the `<answer>` section itself
-    (its `final_answer` when it is prose: "The answer is $5$ dollars." gives `5`), else the last
-    `\boxed{}` anywhere. A number that only appears inside `<think>` is never an
-    answer, unless `fallback="last_number"` (GSM8K-style plain outputs) is asked for and the
-    completion has no `<think>` block. (Reasoning that is opened and never closed is an unfinished
-    completion: `correctness` pays it nothing, whatever this returns; see `rewards.layout`.)
+    \boxed{5}.` gives `5`, a `\boxed{}` tried out while thinking gives nothing). In that text: with an
+    `<answer>...</answer>` section (the last complete one), `final_answer` of that section, so every
+    rule it documents applies (boxes joined into a list, a final "the answer is" after the last box,
+    emphasis and `$...$` dropped). Without one, prose is not an answer and only boxes are: the last
+    `\boxed{}` and the boxes chained to it, as `final_answer` reads them. With
+    `fallback="last_number"` (GSM8K-style plain outputs) a completion with no reasoning block, tags
+    or boxes is graded by its last number. (Reasoning that is opened and never closed is an
+    unfinished completion: `correctness` pays it nothing, whatever this returns; see `rewards.layout`.)
+
+    Args:
+        completion: the completion text (the prompt's trailing `<think>` already prepended, if any).
+        fallback: None, or `"last_number"` for completions without tags.
+
+    Returns:
+        The answer string (a list of values joined by ", "), or None.
+
+    Raises:
+        ValueError: `fallback` is not None or `"last_number"`.
 
     >>> extract_answer("<think>2+2=4</think><answer>4</answer>")
     '4'
     >>> extract_answer(r"<think>so 5</think><answer>It is \boxed{5}.</answer>")
     '5'
+    >>> extract_answer(r"<think>list</think><answer>**\boxed{3}, \boxed{5}**</answer>")
+    '3, 5'
     >>> extract_answer("<think>maybe 7</think><answer></answer>") is None
     True
     >>> extract_answer(r"<think>is it \boxed{4}? no</think> So the total is \boxed{5}.")
@@ -240,15 +336,10 @@ def extract_answer(completion: str, fallback: str | None = None) -> str | None:
             return None
     section = answer_section(completion)
     if section is not None:
-        boxed = last_boxed(section)
-        answer = boxed if boxed is not None else section
-        if boxed is None and is_prose(section):
-            answer = final_answer(section) or section
-        answer = answer.strip()
-        return answer or None
-    boxed = last_boxed(completion)
-    if boxed is not None:
-        return boxed.strip() or None
+        return final_answer(section)
+    boxes = final_boxes(completion)
+    if boxes:
+        return undecorate(", ".join(boxes)) or None
     if fallback == "last_number" and not has_reasoning:
         numbers = _LAST_NUMBER.findall(completion[-2000:])
         return numbers[-1] if numbers else None
