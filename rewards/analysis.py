@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import warnings
 from collections import OrderedDict
 from dataclasses import dataclass
 from functools import cached_property
@@ -26,6 +27,26 @@ def message_text(message: object) -> str:
     if isinstance(message, dict):
         return str(message.get("content", ""))
     return "" if message is None else str(message)
+
+
+def gold_text(value: object) -> str | None:
+    """A dataset gold as a string, or None when it is missing: None, NaN (pandas, numpy, float), NA or blank.
+
+    A missing gold must never be compared: `str(None)` is the string `None`, which a completion can
+    write. (`rl`'s data loading skips such rows; a user of the library may not.)
+
+    >>> gold_text(7), gold_text(None), gold_text(float("nan")), gold_text("  ")
+    ('7', None, None, None)
+    """
+    if value is None:
+        return None
+    try:
+        if value != value:  # NaN of any flavour
+            return None
+    except (TypeError, ValueError):  # pandas.NA and arrays refuse to be truth-tested: not a gold
+        return None
+    text = str(value).strip()
+    return text or None
 
 
 def question_id(prompt_text: str) -> str:
@@ -54,6 +75,9 @@ class AnalysisOptions:
     max_completion_length: int | None = None  # TRL's token budget: a completion this long without EOS was cut
     eos_token_ids: tuple[int, ...] | None = None  # ids that end a finished completion (tokenizer EOS/pad, generation config)
     grade_unfinished: bool = False  # pay cut or never-closed completions for their answer (the old behaviour)
+    # true for datasets written with decimal commas: `0,5` is then the number 0.5 on both sides, not
+    # the list 0, 5 (the default reading, MATH's and GSM8K's; `1,000` is one thousand there).
+    decimal_comma: bool = False
 
     def __post_init__(self) -> None:
         if self.layout not in LAYOUTS:
@@ -88,6 +112,7 @@ class BatchAnalysis:
         self.completion_ids = completion_ids
         self.columns = columns
         self.check_failures = 0
+        self.missing_golds = 0  # completions whose row has no gold answer (counted once, when correctness is decided)
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -103,12 +128,17 @@ class BatchAnalysis:
         return [extract_answer(text, fallback=self.options.fallback) for text in self.texts]
 
     @cached_property
-    def golds(self) -> list[str]:
+    def golds(self) -> list[str | None]:
+        """The gold answer of each completion's row; None where the row has none (see `gold_text`)."""
         golds = self.columns.get(self.options.gold_column)
         if golds is None:
             present = sorted(k for k in self.columns if k not in ("trainer_state", "log_metric", "log_extra"))
             raise KeyError(f"no gold answer column {self.options.gold_column!r}; the batch has {present}")
-        return [str(gold) for gold in golds]
+        return [gold_text(gold) for gold in golds]
+
+    @cached_property
+    def gold_missing(self) -> list[bool]:
+        return [gold is None for gold in self.golds]
 
     @cached_property
     def cut_off(self) -> list[bool]:
@@ -140,19 +170,31 @@ class BatchAnalysis:
 
     @cached_property
     def answer_correct(self) -> list[bool]:
-        """Each answer checked against its gold, finished or not; the whole batch at once (repeats checked once, in parallel)."""
-        pairs = [(answer, gold) for answer, gold in zip(self.answers, self.golds) if answer is not None]
+        """Each answer checked against its gold, finished or not; the whole batch at once (repeats checked once, in parallel).
+
+        A completion whose row has no gold is never correct; it is counted in `missing_golds`.
+        """
+        checked = [answer is not None and gold is not None for answer, gold in zip(self.answers, self.golds)]
+        pairs = [(answer, gold) for answer, gold, check in zip(self.answers, self.golds, checked) if check]
+        options = self.options
         verdicts = iter(
-            check_answers(pairs, self.options.timeout_s, self.options.workers, self.options.batch_budget_s, self.options.precision)
+            check_answers(pairs, options.timeout_s, options.workers, options.batch_budget_s, options.precision, options.decimal_comma)
             if pairs
             else []
         )
         results = []
-        for answer in self.answers:
-            verdict = next(verdicts) if answer is not None else False
+        for check in checked:
+            verdict = next(verdicts) if check else False
             if verdict is None:
                 self.check_failures += 1  # overran its bound, crashed, or the batch ran out of time
             results.append(bool(verdict))
+        self.missing_golds = sum(self.gold_missing)
+        if self.missing_golds:
+            warnings.warn(
+                f"rows without a gold answer in column {self.options.gold_column!r} (None, NaN or empty) are never "
+                "correct and earn no correctness-based reward; they are counted in rewards/errors",
+                stacklevel=2,
+            )
         return results
 
     @cached_property

@@ -36,7 +36,12 @@ def stateful_rewards(functions: list) -> dict[str, StatefulReward]:
 
 
 class RewardComponent:
-    """Base of every reward component: `f(prompts, completions, completion_ids, **columns) -> list[float]`."""
+    """Base of every reward component: `f(prompts, completions, completion_ids, **columns) -> list[float]`.
+
+    Never raises: a batch that fails scores 0 and is counted in `rewards/errors`, as are answers whose
+    check overran its time bound and completions whose row has no gold answer (None, NaN, empty);
+    a component that reads correctness scores those 0.
+    """
 
     Params: ClassVar[type]  # a dataclass of the component's config parameters
     # (lowest, highest) score of a correct and of an incorrect completion: used to check that the
@@ -69,11 +74,13 @@ class RewardComponent:
         batch_size = len(completions)
         try:
             analysis = self.analyzer.analyse(prompts, completions, completion_ids, **columns)
-            failures_before = analysis.check_failures
+            failures_before = analysis.check_failures + analysis.missing_golds
             scores = [float(score) for score in self.score(analysis, columns)]
-            failures = analysis.check_failures - failures_before
+            failures = analysis.check_failures + analysis.missing_golds - failures_before
             if len(scores) != batch_size:
                 raise RuntimeError(f"{self.__name__} scored {len(scores)} of {batch_size} completions")
+            if self.needs_correctness:  # no gold, no signal: neither paid nor punished for the data's gap
+                scores = [0.0 if missing else score for score, missing in zip(scores, analysis.gold_missing)]
         except Exception:  # noqa: BLE001 - a reward must never take the training run down
             logger.exception("reward %r failed on a batch of %d; scoring it 0", self.__name__, batch_size)
             scores, failures = [0.0] * batch_size, batch_size

@@ -7,6 +7,7 @@ and exactly, keeps the slow (sympy, worker-process) path for the answers that ne
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
 
@@ -38,6 +39,13 @@ _UNIT_AFTER_NUMBER = re.compile(r"^([-+]?[\d.,/]+)\s*\\text\{[^{}]*\}(\^\{?\d\}?
 _THOUSANDS = re.compile(r"^[-+]?[1-9]\d{0,2}([, ]\d{3})+(\.\d+)?$")  # `0,111` is a decimal comma
 _DECIMAL_COMMA = re.compile(r"^[-+]?\d+,\d+$")
 _LIST_WORDS = re.compile(r"\s*(?:\\text\{\s*(?:and|or)\s*\}|\b(?:and|or)\b|;)\s*")
+# Between inequalities "and"/"or" are logic, not a list: `x > 1 and x < 3` is (1, 3).
+_INEQUALITY_SIGN = re.compile(r"[<>≤≥≠]|\\(?:leq?|geq?|neq?|lt|gt|leqslant|geqslant)(?![A-Za-z])")
+_AND_WORD = re.compile(r"\s*(?:\\text\{\s*and\s*\}|\band\b|\\land(?![A-Za-z])|\\wedge(?![A-Za-z]))\s*")
+_OR_WORD = re.compile(r"\s*(?:\\text\{\s*or\s*\}|\bor\b|\\lor(?![A-Za-z])|\\vee(?![A-Za-z]))\s*")
+# A comma between digits as a decimal point (`decimal_comma: true` datasets): one comma, digits on
+# both sides, not part of a longer comma list (`1,2,3` stays a list).
+_DIGIT_COMMA_DIGIT = re.compile(r"(?<![\d,.])(\d+),(\d+)(?![\d,.])")
 _NUMBER = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
 _SLASH_FRACTION = re.compile(r"^([-+]?)(\d+)\s*/\s*(\d+)$")
 _LATEX_FRACTION = re.compile(r"^([-+]?)\\frac\s*(?:\{\s*(\d+)\s*\}|(\d))\s*(?:\{\s*(\d+)\s*\}|(\d))$")
@@ -77,6 +85,8 @@ def normalize(answer: str) -> str:
     if _OVER_ESCAPED.search(text) and not _SINGLE_COMMAND.search(text):
         text = text.replace("\\\\", "\\")  # every command written `\\frac`: an over-escaped string, not line breaks
     text = re.sub(r"(\d),\\!\s*(?=\d{3})", r"\1", text)  # 11,\!111: a thousands separator, not a list
+    if _INEQUALITY_SIGN.search(text):  # before latex2sympy's clean-up, which turns `\text{ and }` into a comma
+        text = _OR_WORD.sub(r" \\lor ", _AND_WORD.sub(r" \\land ", text))
     if len(text) <= _MAX_LATEX_FIX_CHARS:
         with_units_removed = normalize_latex(text, _LATEX_FIXES)
         # Its unit words include single letters (`t`, `h`, `m`): `\sin t` must keep its argument.
@@ -114,21 +124,42 @@ def decimal_comma_reading(text: str) -> str | None:
     return text.replace(",", ".") if _DECIMAL_COMMA.match(text) else None
 
 
+def decimal_commas_to_points(text: str) -> str:
+    """Every `digits,digits` of `text` (not inside a longer comma list) with a decimal point: for
+    datasets written with decimal commas (`answer_checking.decimal_comma`), on both sides of a check.
+
+    >>> decimal_commas_to_points("0,5"), decimal_commas_to_points("1,2,3"), decimal_commas_to_points("(0,5; 2)")
+    ('0.5', '1,2,3', '(0.5; 2)')
+    """
+    return _DIGIT_COMMA_DIGIT.sub(r"\1.\2", text) if "," in text else text
+
+
 def split_percent(text: str) -> tuple[str, bool]:
     """(`text` without a trailing percent sign or word, whether there was one)."""
     stripped = _PERCENT_WORDS.sub("", text)
     return stripped, stripped != text
 
 
-def parse_number(text: str) -> tuple[Fraction, bool] | None:
-    """(exact value, is_float_literal) of a plain number, or None if `text` is not one.
+@dataclass(frozen=True, slots=True)
+class PlainNumber:
+    """A number read without sympy: its exact value and whether it was written as a decimal (so a
+    float tolerance applies)."""
+
+    value: Fraction
+    is_float: bool
+
+
+def parse_number(text: str) -> PlainNumber | None:
+    """The exact value of a plain number (and whether it was written as a decimal), or None if `text` is not one.
 
     Handles integers, decimals, `a/b`, `\\frac{a}{b}`, mixed numbers (`2 3/4`), numbers in a base
     (`17_{8}` = 15), scientific notation. Exact Fractions keep rationals exact; the flag lets the
     caller apply a float tolerance when a decimal is involved.
 
-    >>> parse_number("2 3/4"), parse_number("-1 1/2"), parse_number("17_{8}")
-    ((Fraction(11, 4), False), (Fraction(-3, 2), False), (Fraction(15, 1), False))
+    >>> [number.value for number in (parse_number("2 3/4"), parse_number("-1 1/2"), parse_number("17_{8}"))]
+    [Fraction(11, 4), Fraction(-3, 2), Fraction(15, 1)]
+    >>> parse_number("1.50")
+    PlainNumber(value=Fraction(3, 2), is_float=True)
     """
     if len(text) > _MAX_FAST_DIGITS:
         return None
@@ -138,25 +169,25 @@ def parse_number(text: str) -> tuple[Fraction, bool] | None:
         if int(denominator) == 0 or int(numerator) >= int(denominator):
             return None  # `2 5/3` is not how anyone writes a mixed number
         value = int(whole) + Fraction(int(numerator), int(denominator))
-        return (-value if sign == "-" else value), False
+        return PlainNumber(-value if sign == "-" else value, False)
     base = _BASE_SUBSCRIPT.match(text)
     if base:
         digits, radix = base.group(1), int(base.group(2))
         if not 2 <= radix <= 36:
             return None
         try:
-            return Fraction(int(digits, radix)), False
+            return PlainNumber(Fraction(int(digits, radix)), False)
         except ValueError:
             return None  # a digit the base does not have: not a number in that base
     if _NUMBER.match(text):
-        return Fraction(text), ("." in text or "e" in text.lower())
+        return PlainNumber(Fraction(text), "." in text or "e" in text.lower())
     fraction = _SLASH_FRACTION.match(text)
     if fraction:
         sign, numerator, denominator = fraction.groups()
         if int(denominator) == 0:
             return None
         value = Fraction(int(numerator), int(denominator))
-        return (-value if sign == "-" else value), False
+        return PlainNumber(-value if sign == "-" else value, False)
     latex = _LATEX_FRACTION.match(text)
     if latex:
         sign = latex.group(1)
@@ -165,29 +196,47 @@ def parse_number(text: str) -> tuple[Fraction, bool] | None:
         if denominator == 0:
             return None
         value = Fraction(numerator, denominator)
-        return (-value if sign == "-" else value), False
+        return PlainNumber(-value if sign == "-" else value, False)
     scientific = _SCIENTIFIC.match(text)
     if scientific and abs(int(scientific.group(2))) <= 300:
-        return Fraction(scientific.group(1)) * Fraction(10) ** int(scientific.group(2)), True
+        return PlainNumber(Fraction(scientific.group(1)) * Fraction(10) ** int(scientific.group(2)), True)
     return None
 
 
 REL_TOL = 1e-6
 
 
-def numbers_equal(a: tuple[Fraction, bool], b: tuple[Fraction, bool], rel_tol: float = REL_TOL, precision: int | None = None) -> bool:
-    """Exact for two rationals, relative tolerance when either side was written as a decimal.
+@dataclass(frozen=True, slots=True)
+class Tolerance:
+    """How close two numbers must be to count as equal; passed down every comparison explicitly.
+
+    `rel_tol`: relative error allowed when either side was written as a decimal (two exact values
+    must be equal). `precision`: decimal places to which a decimal answer may also be rounded
+    (`0.33` for `1/3` at 2); None (default) for no rounding.
+    """
+
+    rel_tol: float = REL_TOL
+    precision: int | None = None
+
+
+def numbers_equal(a: PlainNumber, b: PlainNumber, tolerance: Tolerance = Tolerance()) -> bool:
+    """Exact for two rationals; within `tolerance` when either side was written as a decimal.
 
     The tolerance is relative at every scale (Fractions never underflow): `1/300!` and `1/302!`
-    differ, however close both are to zero. With `precision` (decimal places), a decimal side also
-    matches when both round to the same value there (`0.33` for `1/3` at precision 2).
+    differ, however close both are to zero. With `tolerance.precision` (decimal places), a decimal
+    side also matches when both round to the same value there (`0.33` for `1/3` at precision 2).
+
+    >>> numbers_equal(parse_number("0.33"), parse_number("1/3"), Tolerance(precision=2))
+    True
+    >>> numbers_equal(parse_number("0.33"), parse_number("1/3"))
+    False
     """
-    (value_a, float_a), (value_b, float_b) = a, b
-    if not (float_a or float_b):
-        return value_a == value_b
-    if abs(value_a - value_b) <= rel_tol * max(abs(value_a), abs(value_b)):
+    if not (a.is_float or b.is_float):
+        return a.value == b.value
+    if abs(a.value - b.value) <= tolerance.rel_tol * max(abs(a.value), abs(b.value)):
         return True
-    return precision is not None and round(value_a, precision) == round(value_b, precision)
+    precision = tolerance.precision
+    return precision is not None and round(a.value, precision) == round(b.value, precision)
 
 
 def choice_letter(text: str) -> str | None:

@@ -17,6 +17,8 @@ import time
 from collections import deque
 from pathlib import Path
 
+from rewards.verify.normalize import Tolerance
+
 _PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])  # the directory holding `rewards/`
 # A cold worker imports sympy (~0.4 s idle, more under load). That start-up is waited for
 # separately from the per-check bound, and spares are kept warm so it is rarely on the hot path.
@@ -145,7 +147,7 @@ class CheckerPool:
             self._top_up()
 
     def check_many(
-        self, pairs: list[tuple[str, str]], timeout_s: float, workers: int = 1, budget_s: float | None = None, precision: int | None = None
+        self, pairs: list[tuple[str, str]], tolerance: Tolerance, timeout_s: float, workers: int = 1, budget_s: float | None = None
     ) -> list[bool | None]:
         """Check `pairs` on up to `workers` worker processes at once; None for an overrun, a crash or no time left.
 
@@ -153,7 +155,9 @@ class CheckerPool:
         checks. Each check keeps its own hard bound `timeout_s` (counted from when the worker reaches
         it); an overrunning worker is killed, its other queued pairs go to another worker. The whole
         call returns within `budget_s` (plus one kill), leaving the pairs it did not get to as None.
+        `tolerance` travels with each request (`rewards.verify.compare.equivalent` takes it as an argument).
         """
+        tolerance_fields = {"rel_tol": tolerance.rel_tol, "precision": tolerance.precision}
         results: list[bool | None] = [None] * len(pairs)
         # Pairs with the same gold go to the same worker, one gold at a time: its parse is cached there.
         by_gold: dict[str, list[int]] = {}
@@ -182,7 +186,7 @@ class CheckerPool:
                 index = next_pair(worker)
                 if index is None:
                     break
-                if not worker.send({"pred": pairs[index][0], "gold": pairs[index][1], "precision": precision}):
+                if not worker.send({"pred": pairs[index][0], "gold": pairs[index][1], "tolerance": tolerance_fields}):
                     pending.appendleft(index)
                     return False
                 if not lane:

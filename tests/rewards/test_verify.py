@@ -56,7 +56,7 @@ from rewards.verify.check import clear_cache, fast_match
         ("[0, 1)", "[0,1)", True),
         ("(0, 1)", "[0, 1)", False),
         ("(0, 1]", "(0, 1)", False),
-        # lists written with words, semicolons, repeats or names; decimal commas against decimals
+        # lists written with words, semicolons, repeats or names; a predicted decimal comma against a decimal
         ("1,2", "1, 2", True),
         (r"6 \text{ and } 8", "6, 8", True),
         ("(11,7)or(7,11)", "(7,11), (11,7)", True),
@@ -68,7 +68,8 @@ from rewards.verify.check import clear_cache, fast_match
         ("x=2, y=1", "x=1, y=2", False),
         (r"(x, y) = (5, 8) \quad \text{and} \quad (8, 5)", "(5, 8), (8, 5)", True),
         ("2,74", "2.74", True),
-        ("0.111", "0,111", True),
+        ("0,111", "0.111", True),
+        ("0.111", "0,111", False),  # a gold `0,111` is the list 0, 111 (MATH): never paid to a decimal
         ("1,5", "2.5", False),
         (r"11,\! 111,\! 100", "11111100", True),
         # malformed LaTeX and units, fixed by latex2sympy2_extended's normaliser
