@@ -50,3 +50,23 @@ def test_huge_input_is_fast():
     start = time.perf_counter()
     assert extract_answer(text) is None
     assert time.perf_counter() - start < 1.0
+
+
+@pytest.mark.parametrize(
+    ("section", "expected"),
+    [
+        ("**73**", "73"), ("__73__", "73"), ("*73*", "73"), ("_73_", "73"), ("***-5***", "-5"), ("`73`", "73"),
+        ("$73$.", "73"), ("$$73$$", "73"), (r"\(73\)", "73"), (r"\textbf{73}", "73"), (r"\mathbf{\frac{1}{2}}", r"\frac{1}{2}"),
+        (r"**$\boxed{73}$**", "73"), ("The answer is **73**.", "73"), ("**Answer:** 12 apples", "12"),
+        # not decoration: products, powers, subscripts, parts of a larger expression
+        ("2**3", "2**3"), ("a * b * c", "a * b * c"), ("x_1 + x_2", "x_1 + x_2"), (r"\textbf{1} + \textbf{2}", r"\textbf{1} + \textbf{2}"),
+        ("$1$ and $2$", "1, 2"),
+    ],
+)  # fmt: skip
+def test_decoration_around_an_answer_is_dropped(section, expected):
+    assert extract_answer(f"<think>t</think><answer>{section}</answer>") == expected
+
+
+def test_boxes_in_the_answer_section_form_a_list():
+    assert extract_answer(r"<think>list them</think><answer>\boxed{3}, \boxed{5}, \boxed{7}</answer>") == "3, 5, 7"
+    assert extract_answer(r"<answer>$\boxed{1}$ and $\boxed{2}$</answer>") == "1, 2"

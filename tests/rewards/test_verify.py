@@ -186,3 +186,85 @@ def test_plain_numbers_never_reach_sympy():
     assert fast_match("0.25", r"\frac{1}{4}") is True
     assert fast_match("2", "3") is False
     assert fast_match("x+1", "1") is None
+
+
+# An inequality in one variable is the set it describes, whichever side writes which; bounds keep
+# their strictness. Against an interval the variable's name does not matter; between two inequalities it does.
+SOLUTION_SETS = [
+    (r"m \geq \sqrt{2}", r"[\sqrt{2}, +\infty)", True),
+    (r"m > \sqrt{2}", r"[\sqrt{2}, +\infty)", False),
+    ("x > 2", r"(2, \infty)", True),
+    ("x > 2", r"[2, \infty)", False),
+    (r"x \le 3", r"(-\infty, 3]", True),
+    ("x < 3", r"(-\infty, 3]", False),
+    (r"3 \ge x", r"(-\infty, 3]", True),
+    ("-x > -1", r"(-\infty, 1)", True),
+    ("1 < x < 3", "(1, 3)", True),
+    (r"3 > x \ge 1", "[1, 3)", True),
+    (r"3 > x > 1", "[1, 3)", False),
+    (r"x < 1 \text{ or } x > 3", r"(-\infty, 1) \cup (3, \infty)", True),
+    (r"x<1 \text{ or } x \ge 3", r"(-\infty, 1) \cup (3, \infty)", False),
+    ("x < 1, x > 3", r"(-\infty, 1) \cup (3, \infty)", True),
+    (r"x \le -2 \lor x \ge 2", r"(-\infty, -2] \cup [2, \infty)", True),
+    (r"x > 1 \text{ and } x < 3", "(1, 3)", True),
+    (r"x > 1 \text{ and } x < 3", r"(-\infty, 1) \cup (3, \infty)", False),
+    (r"x \ne 2", r"(-\infty, 2) \cup (2, \infty)", True),
+    (r"1 \le |z| \le \frac{3}{2}", r"[-\frac{3}{2}, -1] \cup [1, \frac{3}{2}]", True),
+    (r"x \le 3", r"3 \ge x", True),
+    (r"x \le 3", r"y \le 3", False),
+    ("x > 0.333", r"(\frac{1}{3}, \infty)", False),
+]
+
+
+@pytest.mark.parametrize(("pred", "gold", "expected"), SOLUTION_SETS)
+def test_an_inequality_equals_the_set_it_describes_both_ways(pred, gold, expected):
+    assert answers_match(pred, gold, timeout_s=5.0) is expected
+    assert answers_match(gold, pred, timeout_s=5.0) is expected
+
+
+def test_a_rounded_bound_matches_only_at_the_asked_precision():
+    assert answers_match("x > 0.333", r"(\frac{1}{3}, \infty)", timeout_s=5.0, precision=3) is True
+
+
+# A comma as MATH and GSM8K write it: thousands between groups of three digits, else a list separator.
+COMMAS = [
+    ("0.1", "0,1", False),  # the gold lists 0 and 1: paying 0.1 would be a false positive
+    ("1.22", "1,22", False),
+    ("0, 1", "0,1", True),
+    ("1, 0", "0,1", True),
+    ("1,000", "1000", True),
+    ("1000", "1,000", True),
+    ("12,345,678", "12345678", True),
+    ("1,000", "1", False),
+    ("0,1", "0.1", True),  # a predicted decimal comma against a decimal gold: no list answers one number
+    ("1000,99", "1000.99", True),
+    ("1,2", "1.3", False),
+]
+
+
+@pytest.mark.parametrize(("pred", "gold", "expected"), COMMAS)
+def test_a_comma_is_read_as_math_and_gsm8k_write_it(pred, gold, expected):
+    assert answers_match(pred, gold) is expected
+
+
+@pytest.mark.parametrize(
+    ("pred", "gold", "expected"),
+    [("0.1", "0,1", True), ("0,1", "0.1", True), ("1,5", "1.50", True), ("1,000", "1", True), ("1,2,3", "3, 2, 1", True), ("0,2", "0.1", False)],
+)
+def test_decimal_comma_datasets_read_a_comma_between_digits_as_a_point(pred, gold, expected):
+    assert answers_match(pred, gold, decimal_comma=True) is expected
+
+
+@pytest.mark.parametrize(
+    ("pred", "gold", "expected"),
+    [
+        ("(5,2),(7,2)", "p=5,q=2;p=7,q=2", True),
+        ("(7,2),(5,2)", "p=5,q=2;p=7,q=2", True),
+        ("(2,5),(2,7)", "p=5,q=2;p=7,q=2", False),
+        ("(1,2)", "x=1, y=2", True),
+        ("(2,1)", "x=1, y=2", False),
+        ("x=1, y=2", "(1,2)", True),
+    ],
+)
+def test_named_values_group_into_tuples_in_the_order_of_their_names(pred, gold, expected):
+    assert answers_match(pred, gold, timeout_s=5.0) is expected
