@@ -14,7 +14,7 @@ def main() -> None:
     from rewards.verify.normalize import Tolerance
 
     sys.setrecursionlimit(3000)
-    _warm_up()
+    _warm_up(equivalent)
     out = sys.stdout
     out.write('{"ready": true}\n')
     out.flush()
@@ -29,12 +29,21 @@ def main() -> None:
         out.flush()
 
 
-def _warm_up() -> None:
-    """Pay sympy's lazy imports (the inequality solver: ~1 s cold) before the first timed check."""
-    import sympy
+# One check of each common kind: sympy and latex2sympy import and cache lazily, so a cold worker's
+# first check of a kind costs up to ~1 s more than its next. Paid here, before the worker reports
+# ready (start-up has its own bound), not inside a check's time bound: a worker that replaces a
+# killed one must not time out on its first ordinary answer.
+_WARM_UP_CHECKS = (
+    (r"\frac{x}{2} + \sqrt{4}", r"\frac{x+4}{2}"),
+    (r"(1, \frac{1}{2})", r"y = (1, 0.5)"),
+    (r"2x + 3y = 1", r"-4x - 6y + 2 = 0"),
+    (r"1 \le |x| \le 2", r"[-2, -1] \cup [1, 2]"),
+)
 
-    real = sympy.Symbol("x", real=True)
-    (sympy.Abs(real) < 1).as_set()
+
+def _warm_up(equivalent) -> None:
+    for pred, gold in _WARM_UP_CHECKS:
+        equivalent(pred, gold)
 
 
 if __name__ == "__main__":
