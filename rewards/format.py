@@ -10,11 +10,10 @@ import re
 from dataclasses import dataclass
 
 from rewards.base import RewardComponent
-from rewards.extract import THINK_CLOSE, THINK_OPEN, last_boxed
+from rewards.extract import ANSWER_CLOSE, ANSWER_OPEN, TAGS, THINK_CLOSE, THINK_OPEN, last_boxed
 
-_STRICT = re.compile(r"\s*<think>(.*?)</think>\s*<answer>(.*?)</answer>\s*", re.DOTALL)
-_THINK_THEN_TEXT = re.compile(r"\s*<think>(.*?)</think>(.*)", re.DOTALL)
-_TAGS = ("<think>", "</think>", "<answer>", "</answer>")
+_STRICT = re.compile(rf"\s*{THINK_OPEN}(.*?){THINK_CLOSE}\s*{ANSWER_OPEN}(.*?){ANSWER_CLOSE}\s*", re.DOTALL)
+_THINK_THEN_TEXT = re.compile(rf"\s*{THINK_OPEN}(.*?){THINK_CLOSE}(.*)", re.DOTALL)
 
 
 @dataclass
@@ -45,10 +44,10 @@ def format_score(text: str, strict: bool = True, layout: str = "r1_zero") -> flo
         if not match:
             return 0.0
         reasoning, answer = match.groups()
-        if any(tag in reasoning or tag in answer for tag in _TAGS) or not answer.strip():
+        if any(tag in reasoning or tag in answer for tag in TAGS) or not answer.strip():
             return 0.0
         return 1.0
-    return sum(0.25 for tag in _TAGS if text.count(tag) == 1)
+    return sum(0.25 for tag in TAGS if text.count(tag) == 1)
 
 
 def _think_boxed_score(text: str, strict: bool) -> float:
@@ -58,7 +57,7 @@ def _think_boxed_score(text: str, strict: bool) -> float:
         if not match:
             return 0.0
         reasoning, answer = match.groups()
-        if any(tag in reasoning or tag in answer for tag in _TAGS):
+        if any(tag in reasoning or tag in answer for tag in TAGS):
             return 0.0
         boxed = last_boxed(answer)
         return 1.0 if boxed is not None and boxed.strip() else 0.0

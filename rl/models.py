@@ -15,13 +15,14 @@ import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from rewards.extract import TAGS
 from rl.config import ModelSettings
 from rl.errors import ConfigError
 from rl.prompts import BOXED_INSTRUCTION, R1_ZERO
 from rl.tasks import ArithmeticTask, generate_rows, guess_trace, reasoning_trace
 
 logger = logging.getLogger(__name__)
-TAG_TOKENS = ["<think>", "</think>", "<answer>", "</answer>"]
+TAG_TOKENS = list(TAGS)  # the reward library's tags, one token each in the tiny tokenizer
 EOS, PAD = "<|endoftext|>", "<|pad|>"
 CHAT_TEMPLATE = (
     "{% for message in messages %}{{ '<|' + message['role'] + '|>' + message['content'] + '\n' }}{% endfor %}"

@@ -11,6 +11,7 @@ import threading
 from collections import OrderedDict
 
 from rewards.verify.normalize import (
+    DEFAULT_TOLERANCE,
     PlainNumber,
     Tolerance,
     choice_letter,
@@ -144,7 +145,7 @@ def _screen(pred: object, gold: object) -> bool | None:
     return None
 
 
-def fast_match(pred: str, gold: str, tolerance: Tolerance = Tolerance()) -> bool | None:
+def fast_match(pred: str, gold: str, tolerance: Tolerance = DEFAULT_TOLERANCE) -> bool | None:
     """Decide in-process when both sides are plain numbers, choice letters or equal strings; else None."""
     pred_text, gold_text = normalize(pred), normalize(gold)
     if pred_text == gold_text:

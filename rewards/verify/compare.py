@@ -12,7 +12,7 @@ from fractions import Fraction
 import sympy
 from sympy.core.relational import Relational
 
-from rewards.verify.normalize import PlainNumber, Tolerance, normalize, numbers_equal
+from rewards.verify.normalize import DEFAULT_TOLERANCE, PlainNumber, Tolerance, normalize, numbers_equal
 from rewards.verify.parse import Answer, EquationValue, IntervalValue, NumberValue, Unparseable, parse_answer
 
 _DIGITS = 40  # digits of the numeric comparison; sympy Floats have an unbounded exponent
@@ -20,7 +20,7 @@ _SPOT_CHECKS = 3
 _INEQUALITY_TYPES = (sympy.StrictLessThan, sympy.LessThan, sympy.StrictGreaterThan, sympy.GreaterThan, sympy.Ne)
 
 
-def equivalent(pred: str, gold: str, tolerance: Tolerance = Tolerance()) -> bool:
+def equivalent(pred: str, gold: str, tolerance: Tolerance = DEFAULT_TOLERANCE) -> bool:
     """Whether `pred` and `gold` denote the same mathematics, numbers compared within `tolerance`.
 
     A gold we cannot parse is compared as a normalised string; a prediction we cannot parse is wrong.

@@ -219,7 +219,10 @@ class Tolerance:
     precision: int | None = None
 
 
-def numbers_equal(a: PlainNumber, b: PlainNumber, tolerance: Tolerance = Tolerance()) -> bool:
+DEFAULT_TOLERANCE = Tolerance()
+
+
+def numbers_equal(a: PlainNumber, b: PlainNumber, tolerance: Tolerance = DEFAULT_TOLERANCE) -> bool:
     """Exact for two rationals; within `tolerance` when either side was written as a decimal.
 
     The tolerance is relative at every scale (Fractions never underflow): `1/300!` and `1/302!`
