@@ -44,6 +44,7 @@ class _Worker:
             bufsize=0,
         )
         self.ready = False
+        self.started = time.monotonic()
         self._buffer = b""
 
     def read_message(self, deadline: float) -> dict | None:
@@ -67,11 +68,16 @@ class _Worker:
         """A whole reply is already read into the buffer (select would not report it)."""
         return b"\n" in self._buffer
 
-    def wait_ready(self) -> bool:
+    def wait_ready(self, deadline: float = float("inf")) -> bool:
+        """Whether the child has started, waiting for it until `deadline` at most (start-up has its own bound)."""
         if not self.ready:
-            message = self.read_message(time.monotonic() + _STARTUP_TIMEOUT_S)
+            message = self.read_message(min(self.started + _STARTUP_TIMEOUT_S, deadline))
             self.ready = bool(message and message.get("ready"))
         return self.ready
+
+    def still_starting(self) -> bool:
+        """Alive, not ready yet, within its start-up bound: slow, not broken."""
+        return not self.ready and self.process.poll() is None and time.monotonic() < self.started + _STARTUP_TIMEOUT_S
 
     def send(self, request: dict) -> bool:
         try:
@@ -209,7 +215,10 @@ class CheckerPool:
         while work_left() or any(lanes.values()):
             while (pending or groups) and len(lanes) < max(1, workers) and time.monotonic() < batch_deadline:
                 worker = self._acquire()
-                if not worker.wait_ready():
+                if not worker.wait_ready(batch_deadline):
+                    if worker.still_starting():  # the batch ran out of time first: keep the worker for the next one
+                        self._release(worker)
+                        break
                     self.failures += 1
                     self._discard(worker)
                     # one pair is given up (None), so a checker that cannot start never stalls the batch
