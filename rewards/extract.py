@@ -33,6 +33,10 @@ SHORT_PROSE_WORDS = 40  # an answer section longer than this is a derivation, no
 _EMPHASIS = re.compile(r"(?<![\w\\*_`)\]}])(\*{1,3}|_{1,3}|`)(?=[^\s*_`])(.+?)(?<=[^\s*_`\\])\1(?![\w*_`({\[])", re.DOTALL)
 # LaTeX commands that only change how a value looks: `\textbf{73}` is 73.
 _STYLE_COMMAND = re.compile(r"\\(?:textbf|textit|emph|underline|boldsymbol|bm|mathbf|mathit|mathrm|fbox|boxed)\s*\{")
+# A stated value written as LaTeX without delimiters starts with a command (`\frac`, `\sqrt`, `\pi`); `\(` and
+# `\[` open math spans instead.
+_LEADING_COMMAND = re.compile(r"[\s:=]*([-+]?\s*\\[A-Za-z]+)")
+_FOLLOWING_WORD = re.compile(r"\s+[A-Za-z]{2,}\b(?!\s*[=^_{(])")  # ` dollars`, ` of the cake`; not ` dx`-like maths
 _WRAPPING_DELIMITERS = (("$$", "$$"), ("$", "$"), ("\\(", "\\)"), ("\\[", "\\]"))
 
 
@@ -278,6 +282,10 @@ def _first_value(text: str) -> str | None:
         text = text[statements[-1].end() :]
     spans = list(_MATH_SPAN.finditer(text))
     number = _NUMBER_WITH_UNIT.search(text)
+    bare = _LEADING_COMMAND.match(text)
+    if bare and not (spans and spans[0].start() < bare.start(1)):
+        # LaTeX without math delimiters (`is \frac{1}{2}.`): the whole expression, never the `1` in it
+        return _bare_latex(text, bare.start(1))
     if spans and (number is None or spans[0].start() <= number.start()):
         listed = [spans[0]]  # `$12$ and $13$`: spans joined by separators are one list
         for span in spans[1:]:
@@ -287,6 +295,27 @@ def _first_value(text: str) -> str | None:
         values = [next(part for part in span.groups() if part).strip() for span in listed]
         return ", ".join(value for value in values if value) or None
     return number.group(0).rstrip(",") if number else None
+
+
+def _bare_latex(text: str, start: int) -> str | None:
+    """The LaTeX expression starting at `start`: up to a sentence end, a list separator or a following word, outside braces."""
+    depth, end = 0, start
+    while end < len(text):
+        char = text[end]
+        if char == "{":
+            depth += 1
+        elif char == "}":
+            depth -= 1
+            if depth < 0:
+                break
+        elif depth == 0 and (
+            char == "$"
+            or (char in ".,;!?" and (end + 1 == len(text) or text[end + 1].isspace()))
+            or (char.isspace() and _FOLLOWING_WORD.match(text, end))
+        ):
+            break
+        end += 1
+    return text[start:end].strip() or None
 
 
 def extract_answer(completion: str, fallback: str | None = None) -> str | None:

@@ -26,6 +26,9 @@ SECTIONS = [
     (r"\boxed{5}. On reflection, the answer is 6.", "6", "6", "5"),  # a final statement after the last box wins
     (r"\boxed{1} then \boxed{2}", "2", "2", "1"),  # not joined by separators: the last box
     ("2**3", "2**3", "8", "6"),  # a power, not emphasis
+    # LaTeX stated without math delimiters is read whole, never by the first digit inside it
+    (r"The answer is \frac{1}{2}.", r"\frac{1}{2}", "0.5", "1"),
+    (r"**Answer:** \sqrt{3} units", r"\sqrt{3}", r"3^{1/2}", "3"),
 ]
 
 
