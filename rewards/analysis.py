@@ -236,7 +236,7 @@ class Analyzer:
             tuple(message_text(c) for c in completions),
             tuple((len(ids), ids[-1] if len(ids) else None) for ids in completion_ids) if completion_ids is not None else None,
             *(
-                tuple(map(str, columns.get(column) or ()))
+                tuple(map(repr, columns.get(column) or ()))  # repr: a gold None is not the string "None"
                 for column in (self.options.gold_column, self.options.id_column, self.options.question_column)
             ),
         )

@@ -29,14 +29,16 @@ _CHAT_MARKER = re.compile(r"<\|[a-z_]+\|>.*$", re.DOTALL)
 SHORT_PROSE_WORDS = 40  # an answer section longer than this is a derivation, not an answer in prose
 # Markdown emphasis around a value (`**73**`, `__73__`, `*73*`, `_73_`, `***73***`, `` `73` ``). An opening
 # marker follows no word character or bracket and a closing one precedes none, so `2**3`, `x_1` and
-# `a * b * c` are left alone.
-_EMPHASIS = re.compile(r"(?<![\w\\*_`)\]}])(\*{1,3}|_{1,3}|`)(?=[^\s*_`])(.+?)(?<=[^\s*_`\\])\1(?![\w*_`({\[])", re.DOTALL)
+# `a * b * c` are left alone. Emphasised text holds no marker and no line break, so each opening
+# marker scans only to the next marker: linear time on any input.
+_EMPHASIS = re.compile(r"(?<![\w\\*_`)\]}])(\*{1,3}|_{1,3}|`)(?=[^\s*_`])([^\n*_`]{1,200}?)(?<=[^\s*_`\\])\1(?![\w*_`({\[])")
 # LaTeX commands that only change how a value looks: `\textbf{73}` is 73.
 _STYLE_COMMAND = re.compile(r"\\(?:textbf|textit|emph|underline|boldsymbol|bm|mathbf|mathit|mathrm|fbox|boxed)\s*\{")
 # A stated value written as LaTeX without delimiters starts with a command (`\frac`, `\sqrt`, `\pi`); `\(` and
 # `\[` open math spans instead.
 _LEADING_COMMAND = re.compile(r"[\s:=]*([-+]?\s*\\[A-Za-z]+)")
 _FOLLOWING_WORD = re.compile(r"\s+[A-Za-z]{2,}\b(?!\s*[=^_{(])")  # ` dollars`, ` of the cake`; not ` dx`-like maths
+_DECORATION_LAYERS = 8  # `**$\textbf{73}$.**` has four; a deeper pile is not decoration (and costs linear time each)
 _WRAPPING_DELIMITERS = (("$$", "$$"), ("$", "$"), ("\\(", "\\)"), ("\\[", "\\]"))
 
 
@@ -140,8 +142,7 @@ def undecorate(answer: str) -> str:
     >>> undecorate(r"\textbf{1} + \textbf{2}")
     '\\textbf{1} + \\textbf{2}'
     """
-    previous = None
-    while answer != previous:
+    for _ in range(_DECORATION_LAYERS):
         previous = answer
         answer = answer.strip()
         if answer.endswith(".") and not answer.endswith(".."):
@@ -157,6 +158,8 @@ def undecorate(answer: str) -> str:
         command = _STYLE_COMMAND.match(answer)
         if command and _matching_braces(answer).get(command.end() - 1) == len(answer) - 1:
             answer = answer[command.end() : -1]
+        if answer == previous:
+            break
     return answer
 
 

@@ -70,3 +70,12 @@ def test_decoration_around_an_answer_is_dropped(section, expected):
 def test_boxes_in_the_answer_section_form_a_list():
     assert extract_answer(r"<think>list them</think><answer>\boxed{3}, \boxed{5}, \boxed{7}</answer>") == "3, 5, 7"
     assert extract_answer(r"<answer>$\boxed{1}$ and $\boxed{2}$</answer>") == "1, 2"
+
+
+def test_hostile_decoration_is_fast():
+    import time
+
+    for section in ("*a " * 50_000, "**" * 50_000, r"\textbf{" * 5000 + "7" + "}" * 5000, "_x" * 50_000 + "_"):
+        start = time.perf_counter()
+        extract_answer(f"<think>t</think><answer>{section}</answer>")
+        assert time.perf_counter() - start < 1.0, section[:20]
