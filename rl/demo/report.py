@@ -166,6 +166,8 @@ def write_report(settings, wall_seconds: dict[str, float], origin: dict | None =
 
     `origin`: where the base came from (`rl.demo.pipeline.base_model`); recorded as `report["base"]`.
     """
+    import torch
+
     out = Path(settings.out_dir)
     runs = {name: run_entry(out / "eval" / name, wall_seconds, name) for name in RUN_LABELS}
     for name in runs:
@@ -177,6 +179,7 @@ def write_report(settings, wall_seconds: dict[str, float], origin: dict | None =
         "base": base_entry(origin or {}, runs["sft"]),
         "comparisons": comparisons(runs, out),
         "stage_wall_seconds": wall_seconds,
+        "torch_threads": torch.get_num_threads(),
         "total_wall_seconds": round(sum(wall_seconds.values()), 1),
     }
     (out / "report.json").write_text(json.dumps(report, indent=2))
