@@ -7,6 +7,9 @@ Sources: a hub dataset (users' machines), a local jsonl/json/parquet/csv file, o
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import logging
 import re
 from pathlib import Path
@@ -14,14 +17,13 @@ from pathlib import Path
 from rewards.analysis import question_id
 from rewards.extract import last_boxed
 from rl.config import DataSettings, PromptSettings
-from rl.errors import DataError
+from rl.errors import DataError, first_line
 from rl.prompts import render_prompt
 from rl.tasks import ArithmeticTask, generate_rows
 
 LOCAL_BUILDERS = {".jsonl": "json", ".json": "json", ".parquet": "parquet", ".csv": "csv"}
 GENERATED_TASKS = ("arithmetic",)
 _GSM8K_ANSWER = re.compile(r"####\s*(.+?)\s*$", re.DOTALL)
-TEXT_SUFFIXES = (".jsonl", ".json", ".csv")
 logger = logging.getLogger("rl.data")
 
 
@@ -53,25 +55,81 @@ def stable_id(question: str) -> str:
     return "q-" + question_id(question)[:12]
 
 
-def check_utf8(path: Path) -> None:
+def read_utf8(path: Path) -> str:
     """A text data file must be UTF-8: name the file and line of the first bad byte (datasets names neither)."""
     data = path.read_bytes()
     try:
-        data.decode("utf-8")
+        return data.decode("utf-8")
     except UnicodeDecodeError as error:
         line = data.count(b"\n", 0, error.start) + 1
         raise DataError(f"data.source: {path}: line {line} is not UTF-8 ({error.reason} at byte {error.start}); re-encode the file as UTF-8") from None
+
+
+def json_lines_rows(path: Path, text: str) -> int:
+    """Rows of a JSON-lines text; a malformed line is named by its number (datasets gives a character offset)."""
+    rows = 0
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise DataError(f"data.source: {path}: line {number} is not valid JSON ({error.msg}, column {error.colno})") from None
+        if not isinstance(record, dict):
+            raise DataError(f"data.source: {path}: line {number} is a JSON {type(record).__name__}, not an object with named columns")
+        rows += 1
+    return rows
+
+
+def local_file_rows(path: Path) -> int:
+    """Data rows in a local file (header lines and blank lines not counted), or a `DataError` naming what is wrong."""
+    if path.suffix == ".parquet":
+        import pyarrow.parquet as parquet
+
+        try:
+            return parquet.ParquetFile(path).metadata.num_rows
+        except Exception as error:  # noqa: BLE001 - pyarrow raises several kinds for a file that is not parquet
+            raise DataError(f"data.source: {path}: not a readable parquet file ({first_line(error)})") from None
+    text = read_utf8(path)
+    if path.suffix == ".csv":
+        records = [row for row in csv.reader(io.StringIO(text)) if any(cell.strip() for cell in row)]
+        return max(0, len(records) - 1)  # the first is the header
+    if path.suffix == ".json" and text.lstrip().startswith("["):
+        try:
+            records = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise DataError(f"data.source: {path}: not valid JSON at line {error.lineno}, column {error.colno} ({error.msg})") from None
+        return len(records)
+    return json_lines_rows(path, text)  # .jsonl, and .json holding one object per line
+
+
+def check_source(settings: DataSettings) -> None:
+    """Fail in one line on a local data file that cannot give a single row, before a model loads or a file is written."""
+    source = settings.source
+    if source.startswith("generated:"):
+        task_name = source.split(":", 1)[1]
+        if task_name not in GENERATED_TASKS:
+            raise DataError(f"data.source: unknown generated task {task_name!r} (available: {', '.join(GENERATED_TASKS)})")
+        return
+    path = Path(source)
+    if path.suffix not in LOCAL_BUILDERS and not path.exists():
+        return  # a hub dataset: checked when it loads
+    if not path.is_file():
+        raise DataError(f"data.source: file not found: {source}")
+    if path.suffix not in LOCAL_BUILDERS:
+        raise DataError(f"data.source: {source}: unsupported file type (use {', '.join(LOCAL_BUILDERS)})")
+    if local_file_rows(path) == 0:
+        raise DataError(f"data.source: {source} has no rows (the file is empty, blank, or a header alone)")
 
 
 def load_raw(settings: DataSettings, split: str):
     """The source as a `datasets.Dataset`, before column mapping."""
     from datasets import Dataset, load_dataset
 
+    check_source(settings)
     source = settings.source
     if source.startswith("generated:"):
         task_name = source.split(":", 1)[1]
-        if task_name not in GENERATED_TASKS:
-            raise DataError(f"data.source: unknown generated task {task_name!r} (available: {', '.join(GENERATED_TASKS)})")
         generated = settings.generated
         task = ArithmeticTask(generated.min_terms, generated.max_terms, generated.max_operand, generated.operators)
         size = generated.test_size if split == "test" else generated.train_size
@@ -80,22 +138,15 @@ def load_raw(settings: DataSettings, split: str):
         except ValueError as error:
             raise DataError(f"data.generated: {error}") from None
     path = Path(source)
-    if path.suffix in LOCAL_BUILDERS or path.exists():
-        if not path.is_file():
-            raise DataError(f"data.source: file not found: {source}")
-        builder = LOCAL_BUILDERS.get(path.suffix)
-        if builder is None:
-            raise DataError(f"data.source: {source}: unsupported file type (use {', '.join(LOCAL_BUILDERS)})")
-        if path.suffix in TEXT_SUFFIXES:
-            check_utf8(path)
+    if path.is_file():  # check_source vetted its type and rows
         try:
-            return load_dataset(builder, data_files=str(path), split="train")
+            return load_dataset(LOCAL_BUILDERS[path.suffix], data_files=str(path), split="train")
         except Exception as error:  # datasets raises many kinds for a malformed file
-            raise DataError(f"data.source: cannot read {source}: {str(error).splitlines()[0]}") from None
+            raise DataError(f"data.source: cannot read {source}: {first_line(error)}") from None
     try:
         return load_dataset(source, settings.subset, split=split)
     except Exception as error:  # offline, unknown name, bad split: all user-facing
-        raise DataError(f"data.source: cannot load hub dataset {source!r} (split {split!r}): {str(error).splitlines()[0]}") from None
+        raise DataError(f"data.source: cannot load hub dataset {source!r} (split {split!r}): {first_line(error)}") from None
 
 
 def row_budget(prompt: PromptSettings, row_id: str, example: dict) -> int | None:

@@ -27,3 +27,20 @@ def did_you_mean(word: str, options: list[str] | tuple[str, ...]) -> str:
     from rewards.spec import did_you_mean as suggest
 
     return suggest(word, options)
+
+
+def first_line(error: BaseException) -> str:
+    """The first non-empty line of an exception's message, or its type name when the message is empty.
+
+    Libraries raise with an empty message often enough (`IndexError()`, `KeyError('')`) that taking
+    `str(error).splitlines()[0]` turns one bad input into a second, unrelated traceback.
+
+    >>> first_line(ValueError("bad value\\nmore detail"))
+    'bad value'
+    >>> first_line(IndexError())
+    'IndexError'
+    """
+    for line in str(error).splitlines():
+        if line.strip():
+            return line.strip()
+    return type(error).__name__

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rl.config import RunConfig
-from rl.errors import ConfigError
+from rl.errors import ConfigError, first_line
 
 logger = logging.getLogger("rl.evaluate")
 
@@ -64,7 +64,7 @@ def generate_hf(model_path: str, prompts: list, settings: EvalSettings, max_new_
     try:
         tokenizer = AutoTokenizer.from_pretrained(model_path)
     except OSError as error:  # not on the hub, offline, gated: one line for the user
-        raise ConfigError(f"--model {model_path}: cannot load it: {str(error).splitlines()[0]}") from None
+        raise ConfigError(f"--model {model_path}: cannot load it: {first_line(error)}") from None
     tokenizer.padding_side = "left"
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token

@@ -16,13 +16,21 @@ from dataclasses import dataclass
 from typing import Any
 
 from rl.algorithms import algorithm_spec
-from rl.errors import ConfigError, did_you_mean
+from rl.errors import ConfigError, did_you_mean, first_line
 
 # The project's defaults where TRL's do not suit a run of this project (the same on every machine).
 PROJECT_DEFAULTS: dict[str, Any] = {"output_dir": "runs/default", "report_to": "none", "save_strategy": "steps"}
 # Fields that only describe this machine's hardware: neutralised for the check at config load, so a
 # GPU preset validates on a CPU login node; the trainer checks them on the real machine.
 HARDWARE_FIELDS: dict[str, Any] = {"bf16": False, "fp16": False, "tf32": None, "use_vllm": False}
+# Fields TRL takes at any sign, then fails on mid-run (a division by zero, an empty batch, a
+# generation of -5 tokens): checked with the types, before TRL sees them.
+POSITIVE_FIELDS = (
+    "per_device_train_batch_size", "per_device_eval_batch_size", "gradient_accumulation_steps", "num_generations",
+    "steps_per_generation", "generation_batch_size", "num_iterations", "max_completion_length", "save_steps",
+    "eval_steps", "temperature",
+)  # fmt: skip
+NON_NEGATIVE_FIELDS = ("learning_rate",)
 
 
 def config_class(algorithm: str):
@@ -60,14 +68,21 @@ def check_fields(algorithm: str, fields: dict[str, Any], source: str) -> None:
         if problem:
             # TRL does not coerce: a wrong type fails deep inside the trainer, mid-run.
             raise ConfigError(f"{source}: trainer.{key}: {problem}, got {value!r}")
+    for key, value in fields.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            continue
+        if key in POSITIVE_FIELDS and value <= 0:
+            raise ConfigError(f"{source}: trainer.{key} must be > 0, got {value!r}")
+        if key in NON_NEGATIVE_FIELDS and value < 0:
+            raise ConfigError(f"{source}: trainer.{key} must be >= 0, got {value!r}")
     if "report_to" in fields:
         check_report_to(fields["report_to"], source)
     if "reward_weights" in fields:
         raise ConfigError(f"{source}: trainer.reward_weights: set weights under rewards.<name>.weight instead")
     try:
         trainer_args(algorithm, fields, hardware_neutral=True)
-    except (ValueError, TypeError) as error:
-        raise ConfigError(f"{source}: trainer: {str(error).splitlines()[0]}") from None
+    except (ValueError, TypeError, ZeroDivisionError) as error:
+        raise ConfigError(f"{source}: trainer: {first_line(error)}") from None
 
 
 def _field_types(cls) -> dict[str, object]:

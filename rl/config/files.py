@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from rl.errors import ConfigError
+from rl.errors import ConfigError, first_line
 
 
 class ConfigLoader(yaml.SafeLoader):
@@ -55,7 +55,7 @@ def read_yaml(path: str | Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
     try:
         data = parse_yaml(path.read_text())
     except yaml.YAMLError as error:
-        raise ConfigError(f"{path}: not valid YAML: {str(error).splitlines()[0]}") from None
+        raise ConfigError(f"{path}: not valid YAML: {_yaml_problem(error)}") from None
     except UnicodeDecodeError as error:
         raise ConfigError(f"{path}: not UTF-8 text ({error.reason} at byte {error.start})") from None
     if data is None:
@@ -65,8 +65,19 @@ def read_yaml(path: str | Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
     parent = data.pop("extends", None)
     if parent is None:
         return data
+    if not isinstance(parent, str) or not (path.parent / parent).is_file():
+        raise ConfigError(f"{path}: extends: {parent!r}: config file not found (looked for {path.parent / str(parent)})")
     base = read_yaml(path.parent / parent, (*_seen, path.resolve()))
     return deep_merge(base, data)
+
+
+def _yaml_problem(error: yaml.YAMLError) -> str:
+    """PyYAML's complaint with the line and column it points at (both 1-based, as editors count)."""
+    mark = getattr(error, "problem_mark", None)
+    problem = getattr(error, "problem", None) or first_line(error)
+    if mark is None:
+        return problem
+    return f"line {mark.line + 1}, column {mark.column + 1}: {problem}"
 
 
 def deep_merge(base: dict, override: dict) -> dict:
