@@ -11,11 +11,10 @@ from pathlib import Path
 from transformers import TrainerCallback
 
 from rewards.base import stateful_rewards
-from rl.checkpoints import checkpoint_dir, mark_complete
+from rl.checkpoints import REWARD_STATE_FILE, checkpoint_dir, mark_complete
 from rl.jsonl import read_jsonl_tolerant
 
 logger = logging.getLogger("rl.callbacks")
-REWARD_STATE_FILE = "reward_state.json"
 
 
 def _jsonable(value: object) -> object:

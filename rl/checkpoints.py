@@ -3,12 +3,18 @@
 A job can be killed at any moment, also while a checkpoint is being written. A checkpoint counts
 as *complete* only once `checkpoint_complete.json` is in it: the marker is written last, after the
 trainer's own files (weights, optimizer, scheduler, RNG, `trainer_state.json`) and the reward state.
+
+A run finishes in a fixed order: the final model, then the reward state, then `finished.json`
+(last). The trainer's last checkpoint (`checkpoint-<max_steps>`) is complete before any of them, so
+a run killed in between is told apart from a finished one, and `complete_from_checkpoint` writes
+the final artefacts from that checkpoint without training.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import shutil
 import time
@@ -19,6 +25,7 @@ from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 logger = logging.getLogger("rl.checkpoints")
 COMPLETE_MARKER = "checkpoint_complete.json"
 FINISHED_MARKER = "finished.json"
+REWARD_STATE_FILE = "reward_state.json"  # the stateful rewards' state, in each checkpoint and in the finished run
 INCOMPLETE_DIR = "incomplete-checkpoints"  # where cut-short checkpoints are moved, out of the trainer's sight
 _CHECKPOINT_NAME = re.compile(rf"^{PREFIX_CHECKPOINT_DIR}-(\d+)$")
 
@@ -89,3 +96,51 @@ def finished_step(output_dir: Path) -> int | None:
         return int(json.loads(path.read_text())["step"])
     except (ValueError, KeyError, TypeError):
         return None  # a torn marker: the run did not get to finish writing it
+
+
+def resume_only_files() -> set[str]:
+    """Files of a checkpoint that only resume training; everything else is what `save_model` writes for the final model."""
+    from transformers.trainer import OPTIMIZER_NAME, SCALER_NAME, SCHEDULER_NAME, TRAINER_STATE_NAME
+
+    return {OPTIMIZER_NAME, SCHEDULER_NAME, SCALER_NAME, TRAINER_STATE_NAME, COMPLETE_MARKER, "latest", "zero_to_fp32.py"}
+
+
+def model_weight_files() -> set[str]:
+    from transformers.utils import (
+        ADAPTER_SAFE_WEIGHTS_NAME,
+        ADAPTER_WEIGHTS_NAME,
+        SAFE_WEIGHTS_INDEX_NAME,
+        SAFE_WEIGHTS_NAME,
+        WEIGHTS_INDEX_NAME,
+        WEIGHTS_NAME,
+    )
+
+    return {SAFE_WEIGHTS_NAME, SAFE_WEIGHTS_INDEX_NAME, WEIGHTS_NAME, WEIGHTS_INDEX_NAME, ADAPTER_SAFE_WEIGHTS_NAME, ADAPTER_WEIGHTS_NAME}
+
+
+def complete_from_checkpoint(checkpoint: Path, output_dir: Path, max_steps: int) -> int:
+    """Write a run's final artefacts from its last complete checkpoint, in the finishing order; returns its step.
+
+    For a run killed after `checkpoint-<max_steps>` was complete but before the final model,
+    reward state and `finished.json` were: that checkpoint holds the same weights and reward state
+    the end of training would have saved. Every top-level file of it is copied except those that
+    only resume training (optimizer, scheduler, RNG, trainer state, completeness marker); a copy
+    goes through a temporary name, so a kill mid-copy leaves no torn file under the final name.
+
+    Raises:
+        FileNotFoundError: the checkpoint holds no consolidated model weights (e.g. DeepSpeed
+            ZeRO-3 without `stage3_gather_16bit_weights_on_model_save`).
+    """
+    checkpoint, output_dir = Path(checkpoint), Path(output_dir)
+    skip = resume_only_files()
+    files = [p for p in checkpoint.iterdir() if p.is_file() and p.name not in skip and not p.name.startswith("rng_state")]
+    if not any(p.name in model_weight_files() for p in files):
+        raise FileNotFoundError(f"{checkpoint} holds no model weights to finish the run with")
+    reward_state = [p for p in files if p.name == REWARD_STATE_FILE]
+    for source in [p for p in files if p.name != REWARD_STATE_FILE] + reward_state:  # the model, then the reward state
+        temporary = output_dir / (source.name + ".tmp")
+        shutil.copyfile(source, temporary)
+        os.replace(temporary, output_dir / source.name)
+    step = checkpoint_step(checkpoint)
+    mark_finished(output_dir, step, max_steps)
+    return step

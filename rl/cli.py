@@ -39,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, module in command_modules().items():
-        summary = (module.__doc__ or name).strip().splitlines()[0]
+        summary = ((module.__doc__ or "").strip() or name).splitlines()[0]
         sub = subparsers.add_parser(name, help=summary, description=module.__doc__)
         module.add_arguments(sub)
         sub.set_defaults(run=module.run)

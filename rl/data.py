@@ -129,7 +129,6 @@ def load_raw(settings: DataSettings, split: str):
     check_source(settings)
     source = settings.source
     if source.startswith("generated:"):
-        task_name = source.split(":", 1)[1]
         generated = settings.generated
         task = ArithmeticTask(generated.min_terms, generated.max_terms, generated.max_operand, generated.operators)
         size = generated.test_size if split == "test" else generated.train_size
