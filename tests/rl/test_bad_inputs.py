@@ -167,3 +167,92 @@ def test_resume_with_overwrite_is_a_usage_error(tmp_path):
 
     with pytest.raises(ConfigError, match="--resume and --overwrite"):
         train(load_config(SMOKE, [f"trainer.output_dir={tmp_path / 'run'}"]), resume=True, overwrite=True)
+
+
+def files_under(root: Path) -> set[Path]:
+    return set(root.rglob("*"))
+
+
+def train_cli_writes_nothing(capsys, tmp_path: Path, config: Path, *overrides: str) -> tuple[int, str]:
+    """`rl train` with the run and model cache under tmp_path; asserts it wrote no file there."""
+    run_overrides = [f"trainer.output_dir={tmp_path / 'run'}", f"model.cache_dir={tmp_path / 'cache'}", *overrides]
+    before = files_under(tmp_path)
+    code, err = run_cli(capsys, ["train", "--config", str(config), *[a for o in run_overrides for a in ("--set", o)]])
+    assert files_under(tmp_path) == before, "a bad input wrote files"
+    return code, err
+
+
+@pytest.mark.parametrize(
+    ("override", "fragment"),
+    [
+        ("trainer.per_device_train_batch_size=-4", "trainer.per_device_train_batch_size must be > 0, got -4"),
+        ("trainer.per_device_train_batch_size=0", "trainer.per_device_train_batch_size must be > 0, got 0"),
+        ("trainer.max_completion_length=-5", "trainer.max_completion_length must be > 0, got -5"),
+        ("trainer.num_generations=0", "trainer.num_generations must be > 0, got 0"),  # a ZeroDivisionError inside TRL
+    ],
+)
+def test_numbers_trl_takes_at_any_sign_are_one_line(capsys, tmp_path, override, fragment):
+    code, err = train_cli_writes_nothing(capsys, tmp_path, SMOKE, override)
+    assert_one_line_error(code, err, fragment)
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "fragment"),
+    [
+        ("empty.jsonl", "", "empty.jsonl has no rows"),
+        ("blank.jsonl", "\n  \n\n", "blank.jsonl has no rows"),
+        ("empty.csv", "", "empty.csv has no rows"),
+        ("header.csv", "question,answer\n", "header.csv has no rows"),
+        ("bad.jsonl", '{"question": "1+1?", "answer": "2"}\n{"question": "2+2?", "answer": \n', "bad.jsonl: line 2 is not valid JSON"),
+        ("list.jsonl", '{"question": "1+1?", "answer": "2"}\n[1, 2]\n', "list.jsonl: line 2 is a JSON list, not an object"),
+    ],
+)
+def test_data_files_with_no_rows_or_a_bad_line_are_one_line(capsys, tmp_path, name, content, fragment):
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    (inputs / name).write_text(content)
+    code, err = train_cli_writes_nothing(capsys, tmp_path, SMOKE, f"data.source={inputs / name}")
+    assert_one_line_error(code, err, "data.source:", fragment)
+
+
+def test_an_output_dir_that_is_a_file_is_one_line(capsys, tmp_path):
+    (tmp_path / "taken").write_text("not a directory")
+    code, err = train_cli_writes_nothing(capsys, tmp_path, SMOKE, f"trainer.output_dir={tmp_path / 'taken'}")
+    assert_one_line_error(code, err, f"trainer.output_dir {tmp_path / 'taken'} is a file, not a directory")
+    code, err = train_cli_writes_nothing(capsys, tmp_path, SMOKE, f"trainer.output_dir={tmp_path / 'taken' / 'run'}")
+    assert_one_line_error(code, err, "is a file, not a directory")
+
+
+def test_an_output_dir_that_cannot_be_written_is_one_line(capsys, tmp_path):
+    import os
+
+    if os.geteuid() == 0:  # root writes through permission bits; /proc/sys is read-only even for root
+        target = Path("/proc/sys/lengthrl-test/run")
+    else:
+        locked = tmp_path / "locked"
+        locked.mkdir(mode=0o500)
+        target = locked / "run"
+    code, err = train_cli_writes_nothing(capsys, tmp_path, SMOKE, f"trainer.output_dir={target}")
+    assert_one_line_error(code, err, f"trainer.output_dir {target}: cannot write in")
+    assert not target.exists()
+
+
+def test_a_yaml_syntax_error_keeps_its_line_and_column(capsys, tmp_path):
+    config = tmp_path / "broken.yaml"
+    config.write_text("model:\n  name_or_path: tiny:test\ntrainer: {max_steps: 2\n")
+    code, err = train_cli_writes_nothing(capsys, tmp_path, config)
+    assert_one_line_error(code, err, "broken.yaml: not valid YAML: line 4, column 1:", "expected ',' or '}'")
+
+
+def test_extends_of_a_missing_file_names_the_config_that_extends_it(capsys, tmp_path):
+    config = tmp_path / "child.yaml"
+    config.write_text("extends: parent.yaml\ntrainer: {max_steps: 2}\n")
+    code, err = train_cli_writes_nothing(capsys, tmp_path, config)
+    assert_one_line_error(code, err, f"{config}: extends: 'parent.yaml': config file not found", str(tmp_path / "parent.yaml"))
+
+
+def test_first_line_of_an_empty_message_is_the_error_type():
+    from rl.errors import first_line
+
+    assert first_line(IndexError()) == "IndexError"
+    assert first_line(ValueError("\n\nsecond line")) == "second line"
