@@ -17,7 +17,7 @@ from pathlib import Path
 
 from rewards.extract import TAGS
 from rl.config import ModelSettings
-from rl.errors import ConfigError
+from rl.errors import ConfigError, first_line
 from rl.prompts import BOXED_INSTRUCTION, R1_ZERO
 from rl.tasks import ArithmeticTask, generate_rows, guess_trace, reasoning_trace
 
@@ -198,7 +198,7 @@ def generation_checking(model_path: str, checking: dict, max_completion_length: 
     try:
         tokenizer = AutoTokenizer.from_pretrained(model_path, trust_remote_code=trust_remote_code)
     except Exception as error:  # noqa: BLE001 - offline, gated, not a model: one line for the user
-        raise ConfigError(f"model.name_or_path: cannot load the tokenizer of {model_path}: {str(error).strip().splitlines()[0]}") from None
+        raise ConfigError(f"model.name_or_path: cannot load the tokenizer of {model_path}: {first_line(error)}") from None
     try:
         generation_config = GenerationConfig.from_pretrained(model_path)
     except Exception:  # noqa: BLE001 - no generation_config.json: the tokenizer's EOS alone
