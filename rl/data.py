@@ -94,12 +94,17 @@ def local_file_rows(path: Path) -> int:
     if path.suffix == ".csv":
         records = [row for row in csv.reader(io.StringIO(text)) if any(cell.strip() for cell in row)]
         return max(0, len(records) - 1)  # the first is the header
-    if path.suffix == ".json" and text.lstrip().startswith("["):
+    if path.suffix == ".json":  # a list of rows, one object (datasets reads it as one row, even pretty-printed), or JSON lines
         try:
-            records = json.loads(text)
+            whole = json.loads(text)
         except json.JSONDecodeError as error:
-            raise DataError(f"data.source: {path}: not valid JSON at line {error.lineno}, column {error.colno} ({error.msg})") from None
-        return len(records)
+            if text.lstrip().startswith("["):
+                raise DataError(f"data.source: {path}: not valid JSON at line {error.lineno}, column {error.colno} ({error.msg})") from None
+        else:
+            if isinstance(whole, list):
+                return len(whole)
+            if isinstance(whole, dict):
+                return 1
     return json_lines_rows(path, text)  # .jsonl, and .json holding one object per line
 
 

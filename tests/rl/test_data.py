@@ -69,3 +69,18 @@ def test_gold_answer_styles():
     assert gold_answer(r"thus $\boxed{\dfrac{1}{2}}$") == r"\dfrac{1}{2}"
     assert gold_answer(" 42 ", "plain") == "42"
     assert json.loads(json.dumps(gold_answer(7))) == "7"
+
+
+def test_a_json_file_of_rows_of_one_object_or_of_lines_is_read_and_an_empty_one_has_no_rows(tmp_path):
+    from rl.data import local_file_rows
+
+    rows = [{"question": "1+1?", "answer": "2"}, {"question": "2+2?", "answer": "4"}]
+    (tmp_path / "rows.json").write_text(json.dumps(rows, indent=2))
+    (tmp_path / "object.json").write_text(json.dumps(rows[0], indent=2))  # pretty-printed: not one object per line
+    (tmp_path / "lines.json").write_text("".join(json.dumps(row) + "\n" for row in rows))
+    (tmp_path / "empty.json").write_text("[]")
+    assert [local_file_rows(tmp_path / name) for name in ("rows.json", "object.json", "lines.json", "empty.json")] == [2, 1, 2, 0]
+    for name, answers in (("rows.json", ["2", "4"]), ("object.json", ["2"])):
+        assert list(load_rows(DataSettings(source=str(tmp_path / name)), PromptSettings())["answer"]) == answers
+    with pytest.raises(DataError, match="empty.json has no rows"):
+        load_rows(DataSettings(source=str(tmp_path / "empty.json")), PromptSettings())
