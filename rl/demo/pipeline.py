@@ -38,6 +38,9 @@ class DemoSettings:
     trace_mix: TraceMix = field(default_factory=TraceMix)
     eval_samples: int = 4  # K for the sampled eval (pass@K, maj@K)
     eval_limit: int | None = None  # held-out questions (None: the whole test split, 1,024 in the demo's config)
+    # The sampled eval (K answers each) on the first 256 of them: its pass@K / maj@K describe the policy,
+    # the demo's claims rest on the greedy eval, and K x 1,024 generations would triple the eval time.
+    sampled_eval_limit: int | None = 256
     eval_batch_size: int = 64  # prompts per generate call in the evals (larger batches use the CPU better)
     overrides: list[str] = field(default_factory=list)  # `--set` for both RL runs (e.g. trainer.max_steps=30)
     # the levers suite's rejection-sampling distillation: 4 samples for each of 400 training questions
@@ -185,7 +188,8 @@ def eval_settings(settings: DemoSettings, base):
 
     greedy = EvalSettings(samples=1, greedy=True, limit=settings.eval_limit, batch_size=settings.eval_batch_size)
     temperature = float(trainer_value(base.algorithm, base.trainer, "temperature"))
-    sampled = EvalSettings(samples=settings.eval_samples, temperature=temperature, limit=settings.eval_limit,
+    limits = [limit for limit in (settings.eval_limit, settings.sampled_eval_limit) if limit is not None]
+    sampled = EvalSettings(samples=settings.eval_samples, temperature=temperature, limit=min(limits) if limits else None,
                            batch_size=max(1, settings.eval_batch_size // settings.eval_samples))  # fmt: skip
     return greedy, sampled
 

@@ -56,7 +56,7 @@ def run_entry(eval_dir: Path, wall_seconds: dict[str, float], name: str) -> dict
         "mean_tokens_incorrect": greedy["mean_tokens_incorrect"],
         "format_rate": greedy["format_rate"],
         "questions": greedy["questions"],
-        "sampled": {key: sampled[key] for key in ("pass@1", f"pass@{k}", f"maj@{k}", "mean_tokens", "format_rate")},
+        "sampled": {key: sampled[key] for key in ("pass@1", f"pass@{k}", f"maj@{k}", "mean_tokens", "format_rate", "questions")},
         "greedy_modes": mode_shares(eval_dir / "greedy" / "samples.jsonl"),
         "wall_seconds": {"train": wall_seconds.get(train_stage), "eval": wall_seconds.get(f"eval-{name}")},
     }
@@ -101,7 +101,8 @@ def markdown(report: dict) -> str:
     lines = [
         f"# Demo report (seed {report['seed']})",
         "",
-        f"Held-out questions: {next(iter(runs.values()))['questions']}. Greedy decoding unless marked sampled.",
+        f"Held-out questions: {next(iter(runs.values()))['questions']} (greedy); the sampled columns use the first "
+        f"{next(iter(runs.values()))['sampled']['questions']} of them.",
         "",
         "| run | accuracy | mean tokens | tokens (correct) | format | sampled pass@1 | " + " | ".join(f"sampled {key}" for key in k_keys)
         + " | sampled mean tokens | train s | eval s |",
