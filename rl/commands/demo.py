@@ -23,9 +23,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="build the warm start (the base model both RL runs start from) here from scratch instead of using the shipped one (~8 min)")
     parser.add_argument("--ship-base", action="store_true",
                         help="with --rebuild-base, from a checkout: copy the base built here into rl/demo/base/ with its recipe (maintainers)")
-    parser.add_argument("--threads", type=int, default=1,
-                        help="torch threads (default 1: the tiny model's small matrix products gain little from a second "
-                             "thread and lose several-fold when another process shares the cores)")  # fmt: skip
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch threads (default: torch's, one per core, the fastest on an otherwise idle machine; "
+                             "1 when another process shares the cores, where two threads slow the tiny model several-fold)")  # fmt: skip
     parser.add_argument("--toy", action="store_true", help="a seconds-long run at toy size (what the tests run)")
     parser.add_argument(
         "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
@@ -68,11 +68,12 @@ def run(args: argparse.Namespace) -> int:
 
     if args.ship_base and not args.rebuild_base:
         raise UserError("--ship-base needs --rebuild-base (it ships the base this demo builds)")
-    if args.threads < 1:
-        raise UserError(f"--threads must be >= 1, got {args.threads}")
-    import torch
+    if args.threads is not None:
+        if args.threads < 1:
+            raise UserError(f"--threads must be >= 1, got {args.threads}")
+        import torch
 
-    torch.set_num_threads(args.threads)
+        torch.set_num_threads(args.threads)
     out = Path(args.out or (f"runs/{args.suite}" if args.seed == 0 else f"runs/{args.suite}-seed{args.seed}"))
     if args.fresh and out.exists():
         shutil.rmtree(out)
