@@ -94,6 +94,11 @@ def comparisons(runs: dict, out: Path | None = None) -> dict:
     }  # fmt: skip
 
 
+def seconds(value: float | None) -> str:
+    """A stage's wall time for a table cell; `-` for a stage that did not run (the shipped base was not trained here)."""
+    return "-" if value is None else f"{value:.0f}"
+
+
 def markdown(report: dict) -> str:
     runs = report["runs"]
     k = next(iter(runs.values()))["sampled"]
@@ -113,7 +118,7 @@ def markdown(report: dict) -> str:
             RUN_LABELS.get(name, name), f"{run['accuracy']:.3f}", f"{run['mean_tokens']:.1f}",
             "-" if run["mean_tokens_correct"] is None else f"{run['mean_tokens_correct']:.1f}", f"{run['format_rate']:.2f}",
             f"{run['sampled']['pass@1']:.3f}", *(f"{run['sampled'][key]:.3f}" for key in k_keys),
-            f"{run['sampled']['mean_tokens']:.1f}", f"{run['wall_seconds']['train']:.0f}", f"{run['wall_seconds']['eval']:.0f}",
+            f"{run['sampled']['mean_tokens']:.1f}", seconds(run["wall_seconds"]["train"]), seconds(run["wall_seconds"]["eval"]),
         ]  # fmt: skip
         lines.append("| " + " | ".join(cells) + " |")
     checks = report["comparisons"]
