@@ -20,7 +20,7 @@ from rl.errors import UserError
 EXIT_USER_ERROR = 2
 EPILOG = """\
 quick start:
-  python -m rl demo                                  the CPU demo (R1-Zero vs "don't overthink"), ~15 min
+  python -m rl demo                                  the CPU demo (R1-Zero vs "don't overthink"), ~14 min
   python -m rl train --config r1_zero                train with a shipped preset (or a path to your YAML)
   python -m rl eval --config r1_zero --model runs/r1_zero --samples 4
   python -m rl plot runs/r1_zero                     length and accuracy curves from metrics.jsonl

@@ -1,4 +1,4 @@
-"""Run the CPU demo: SFT warm start, R1-Zero vs "don't overthink" RL, held-out evals, report and curves.
+"""Run the CPU demo: R1-Zero vs "don't overthink" RL from the shipped base, held-out evals, report and curves.
 
 `--suite levers` runs every length control from the same warm start instead (Pareto and test-time charts).
 """
