@@ -146,12 +146,11 @@ def warm_start_recipe(settings: DemoSettings, tiny_model: str, rows: list[dict])
     return base_recipe(tiny_model, rows, sft)
 
 
-def warm_start_stage(settings: DemoSettings, stages: Stages, base) -> str:
-    """The SFT warm start on the mixed-mode traces (a stage); returns the model directory."""
+def warm_start_stage(settings: DemoSettings, stages: Stages, base, tiny_model: str, rows: list[dict]) -> str:
+    """The SFT warm start of `tiny_model` on `rows` (`warm_start_rows`; a stage); returns the model directory."""
     from rl.demo.sft import warm_start
 
     def sft() -> dict:
-        tiny_model, rows = warm_start_rows(settings, base)
         model = warm_start(tiny_model, rows, settings.out_dir / "sft", settings.sft_steps, settings.base_seed, settings.sft_batch_size)
         return {"model": str(model), "traces": len(rows)}
 
@@ -178,7 +177,7 @@ def base_model(settings: DemoSettings, stages: Stages, base) -> tuple[str, dict]
     if not settings.rebuild_base and shipped_record is not None:
         logger.warning("base: the shipped warm start was made by recipe %s, these settings ask for %s: building it here",
                        shipped_record.get("recipe_sha"), origin["recipe_sha"])  # fmt: skip
-    return warm_start_stage(settings, stages, base), {"source": "built", **origin}
+    return warm_start_stage(settings, stages, base, tiny_model, rows), {"source": "built", **origin}
 
 
 def eval_settings(settings: DemoSettings, base):
