@@ -2,6 +2,8 @@
 
 Signal-based timeouts only work on the main thread of the main process; a subprocess that is
 killed on overrun works everywhere (threads, DataLoader workers, reward worker processes).
+Workers are forked from one warm template process (the zygote, `rewards.verify._worker`), so a
+killed worker's replacement costs milliseconds, not a second cold sympy import on busy cores.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ import atexit
 import json
 import os
 import select
+import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -20,137 +24,250 @@ from pathlib import Path
 from rewards.verify.normalize import Tolerance
 
 _PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])  # the directory holding `rewards/`
-# A cold worker imports sympy (~0.4 s idle, more under load). That start-up is waited for
-# separately from the per-check bound, and spares are kept warm so it is rarely on the hot path.
+# The zygote imports sympy and warms it up once per program (~2 s idle, more under load). That
+# start-up is waited for separately from the per-check bound; forking a worker from it takes ms.
 _STARTUP_TIMEOUT_S = 30.0
 # Stop waiting this much before the bound, so that killing the worker and returning fit inside it.
 _RETURN_MARGIN_S = 0.02
 PIPELINE_DEPTH = 4  # pairs sent ahead to each worker in a batch
 
 
-class _Worker:
-    """One `python -m rewards.verify._worker` child, spoken to in JSON lines over pipes."""
+class _LineReader:
+    """Newline-terminated messages from a file descriptor, each awaited until a monotonic deadline."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.buffer = b""
+
+    def read_line(self, deadline: float) -> bytes | None:
+        """The next line without its newline, or None if `deadline` passes first or the writer is gone."""
+        while b"\n" not in self.buffer:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None
+            readable, _, _ = select.select([self.fd], [], [], remaining)
+            if not readable:
+                return None
+            try:
+                chunk = os.read(self.fd, 65536)
+            except OSError:
+                return None
+            if not chunk:
+                return None
+            self.buffer += chunk
+        line, self.buffer = self.buffer.split(b"\n", 1)
+        return line
+
+
+class _Zygote:
+    """The warm template process (`python -m rewards.verify._worker --zygote`) that checker workers are forked from.
+
+    Started once per pool; it imports and warms sympy once, so a worker, first or replacement, starts
+    in milliseconds instead of paying that start-up on the cores the running checks need.
+    """
 
     def __init__(self) -> None:
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (_PACKAGE_ROOT, env.get("PYTHONPATH")) if p)
         env.setdefault("OMP_NUM_THREADS", "1")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "rewards.verify._worker"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            env=env,
-            bufsize=0,
-        )
-        self.ready = False
+        self.control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "rewards.verify._worker", "--zygote", str(theirs.fileno())],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                env=env,
+                pass_fds=(theirs.fileno(),),
+            )
+        finally:
+            theirs.close()
         self.started = time.monotonic()
-        self._buffer = b""
+        self.ready = False
+        self._replies = _LineReader(self.control.fileno())
+        self._pidfds: list[int] = []
+        self._lock = threading.Lock()
 
-    def read_message(self, deadline: float) -> dict | None:
-        """The next JSON line, or None if `deadline` (monotonic seconds) passes first or the child died."""
-        fd = self.process.stdout.fileno()
-        while b"\n" not in self._buffer:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return None
-            readable, _, _ = select.select([fd], [], [], remaining)
-            if not readable:
-                return None
-            chunk = os.read(fd, 65536)
-            if not chunk:
-                return None
-            self._buffer += chunk
-        line, self._buffer = self._buffer.split(b"\n", 1)
-        return json.loads(line)
-
-    def has_line(self) -> bool:
-        """A whole reply is already read into the buffer (select would not report it)."""
-        return b"\n" in self._buffer
-
-    def wait_ready(self, deadline: float = float("inf")) -> bool:
-        """Whether the child has started, waiting for it until `deadline` at most (start-up has its own bound)."""
-        if not self.ready:
-            message = self.read_message(min(self.started + _STARTUP_TIMEOUT_S, deadline))
-            self.ready = bool(message and message.get("ready"))
-        return self.ready
+    def alive(self) -> bool:
+        return self.process.poll() is None
 
     def still_starting(self) -> bool:
         """Alive, not ready yet, within its start-up bound: slow, not broken."""
-        return not self.ready and self.process.poll() is None and time.monotonic() < self.started + _STARTUP_TIMEOUT_S
+        return not self.ready and self.alive() and time.monotonic() < self.started + _STARTUP_TIMEOUT_S
 
-    def send(self, request: dict) -> bool:
+    def fork(self, deadline: float = float("inf")) -> _Worker | None:
+        """A new worker, waiting for the zygote's start-up until `deadline` at most; None if it is not ready or died."""
+        with self._lock:
+            if not self.ready:
+                line = self._replies.read_line(min(self.started + _STARTUP_TIMEOUT_S, deadline))
+                self.ready = line == b"ready"
+                if not self.ready:
+                    return None
+            request_read, request_write = os.pipe()
+            reply_read, reply_write = os.pipe()
+            try:
+                socket.send_fds(self.control, [b"f"], [request_read, reply_write])
+            except OSError:
+                os.close(request_write)
+                os.close(reply_read)
+                return None
+            finally:
+                os.close(request_read)
+                os.close(reply_write)
+            # The reply's pidfd arrives with its first bytes; collect it before reading the line.
+            line = self._read_reply(time.monotonic() + _STARTUP_TIMEOUT_S)
+            if line is None:
+                os.close(request_write)
+                os.close(reply_read)
+                return None
+            pidfd = self._pidfds.pop() if self._pidfds else None
+            return _Worker(int(line), pidfd, request_write, reply_read)
+
+    def _read_reply(self, deadline: float) -> bytes | None:
+        reader = self._replies
+        while b"\n" not in reader.buffer:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not select.select([self.control], [], [], remaining)[0]:
+                return None
+            try:
+                chunk, fds, _, _ = socket.recv_fds(self.control, 64, 1)
+            except OSError:
+                return None
+            if not chunk:
+                return None
+            reader.buffer += chunk
+            self._pidfds.extend(fds)
+        line, reader.buffer = reader.buffer.split(b"\n", 1)
+        return line
+
+    def close(self) -> None:
+        """Close the control socket (the zygote exits on it) and reap the zygote; its workers go with their pipes."""
         try:
-            self.process.stdin.write((json.dumps(request) + "\n").encode())
-            return True
-        except (BrokenPipeError, OSError):
-            return False
-
-    def kill(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
+            self.control.close()
+        except OSError:
+            pass
+        if not self.ready:
+            self.process.kill()  # still importing sympy: it would read the closed socket only after warming up
         try:
             self.process.wait(timeout=5)
         except subprocess.TimeoutExpired:
-            pass
-        for stream in (self.process.stdin, self.process.stdout):
-            try:
-                stream.close()
-            except OSError:
-                pass
+            self.process.kill()
+            self.process.wait(timeout=5)
+
+
+class _Worker:
+    """One checker process forked from the zygote, spoken to in JSON lines over two pipes."""
+
+    def __init__(self, pid: int, pidfd: int | None, request_fd: int, reply_fd: int) -> None:
+        self.pid = pid
+        self.pidfd = pidfd
+        self.request_fd = request_fd
+        self.reply_fd = reply_fd
+        self._replies = _LineReader(reply_fd)
+        self.killed = False
+
+    def fileno(self) -> int:
+        """The reply pipe, for select()."""
+        return self.reply_fd
+
+    def read_message(self, deadline: float) -> dict | None:
+        """The next JSON reply, or None if `deadline` (monotonic seconds) passes first or the worker died."""
+        line = self._replies.read_line(deadline)
+        return None if line is None else json.loads(line)
+
+    def has_line(self) -> bool:
+        """A whole reply is already read into the buffer (select would not report it)."""
+        return b"\n" in self._replies.buffer
+
+    def send(self, request: dict) -> bool:
+        try:
+            os.write(self.request_fd, (json.dumps(request) + "\n").encode())
+            return True
+        except OSError:
+            return False
+
+    def kill_now(self) -> None:
+        """SIGKILL, at once: through the pidfd where there is one, so a reused pid is never hit."""
+        if self.killed:
+            return
+        self.killed = True
+        try:
+            if self.pidfd is not None:
+                signal.pidfd_send_signal(self.pidfd, signal.SIGKILL)
+            else:
+                os.kill(self.pid, signal.SIGKILL)
+        except (ProcessLookupError, OSError):
+            pass  # it had exited already
+
+    def kill(self) -> None:
+        """Kill and release the descriptors (the zygote reaps the process)."""
+        self.kill_now()
+        self.close_pipes()
+
+    def close_pipes(self) -> None:
+        """Close this side's descriptors; an idle worker exits on its request pipe's EOF."""
+        for fd in (self.request_fd, self.reply_fd, self.pidfd):
+            if fd is not None:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+        self.request_fd = self.reply_fd = -1
+        self.pidfd = None
 
 
 class CheckerPool:
-    """Hands out warm workers; a worker that overruns is killed and replaced by a fresh one."""
+    """Hands out warm workers forked from one zygote; a worker that overruns is killed and replaced by a new fork."""
 
-    def __init__(self, spares: int = 1) -> None:
-        self.spares = spares
+    def __init__(self) -> None:
         self._idle: list[_Worker] = []
         self._all: set[_Worker] = set()
+        self._zygote: _Zygote | None = None
         self._lock = threading.Lock()
         self.timeouts = 0
         self.failures = 0
         self.unchecked = 0  # pairs a batch's time budget left unchecked
 
-    def _spawn(self) -> _Worker:
-        worker = _Worker()
-        self._all.add(worker)
-        return worker
+    def _running_zygote(self) -> _Zygote:
+        """The zygote, started (again, if it died) without waiting for it (lock held)."""
+        if self._zygote is None or not self._zygote.alive():
+            if self._zygote is not None:
+                self._zygote.close()
+            self._zygote = _Zygote()
+        return self._zygote
 
-    def _acquire(self) -> _Worker:
+    def _acquire(self, deadline: float) -> _Worker | None:
+        """An idle worker, else a new fork (waiting for the zygote's start-up until `deadline`); None if none came."""
         with self._lock:
-            worker = self._idle.pop() if self._idle else self._spawn()
-            self._top_up()
+            if self._idle:
+                return self._idle.pop()
+            zygote = self._running_zygote()
+        worker = zygote.fork(deadline)
+        if worker is not None:
+            with self._lock:
+                self._all.add(worker)
         return worker
 
-    def _top_up(self) -> None:
-        """Keep `spares` workers beyond the busy ones warm, with at most `spares + 1` alive (lock held)."""
-        while len(self._idle) < self.spares and len(self._all) < self.spares + 1:
-            self._idle.append(self._spawn())
+    def _starting(self) -> bool:
+        """The zygote is still within its start-up: a batch that ran out of time waited for it, nothing broke."""
+        with self._lock:
+            return self._zygote is not None and self._zygote.still_starting()
 
     def _release(self, worker: _Worker) -> None:
         with self._lock:
             self._idle.append(worker)
 
     def _discard(self, worker: _Worker) -> None:
-        """Kill an overrun worker now; reap it and start its replacement off the caller's clock."""
-        if worker.process.poll() is None:
-            worker.process.kill()  # SIGKILL: returns at once, so the check returns within its bound
+        """Kill an overrun worker now (SIGKILL returns at once, so the check returns within its bound)."""
+        worker.kill()
         with self._lock:
             self._all.discard(worker)
 
-        def reap_and_replace() -> None:
-            worker.kill()
-            with self._lock:
-                self._top_up()
-
-        threading.Thread(target=reap_and_replace, name="checker-replace", daemon=True).start()
-
     def warm_up(self, workers: int = 1) -> None:
-        """Start `workers` workers (and the spares) now rather than on the first check."""
+        """Start the zygote now rather than on the first check (it pays the sympy start-up once; `workers` is kept for API compatibility)."""
+        del workers  # every worker is forked warm on demand
         with self._lock:
-            self.spares = max(self.spares, workers)
-            self._top_up()
+            self._running_zygote()
 
     def check_many(
         self, pairs: list[tuple[str, str]], tolerance: Tolerance, timeout_s: float, workers: int = 1, budget_s: float | None = None
@@ -214,13 +331,11 @@ class CheckerPool:
 
         while work_left() or any(lanes.values()):
             while (pending or groups) and len(lanes) < max(1, workers) and time.monotonic() < batch_deadline:
-                worker = self._acquire()
-                if not worker.wait_ready(batch_deadline):
-                    if worker.still_starting():  # the batch ran out of time first: keep the worker for the next one
-                        self._release(worker)
+                worker = self._acquire(batch_deadline)
+                if worker is None:
+                    if self._starting():  # the batch ran out of time first: the zygote stays for the next one
                         break
                     self.failures += 1
-                    self._discard(worker)
                     # one pair is given up (None), so a checker that cannot start never stalls the batch
                     if pending:
                         pending.popleft()
@@ -239,11 +354,11 @@ class CheckerPool:
             now = time.monotonic()
             wake = min(min(head_deadline[w] for w in active), batch_deadline)
             buffered = [w for w in active if w.has_line()]
-            ready_fds = {w.process.stdout.fileno() for w in buffered}
+            ready_fds = {w.fileno() for w in buffered}
             if not buffered:
-                ready, _, _ = select.select([w.process.stdout.fileno() for w in active], [], [], max(0.0, wake - now))
+                ready, _, _ = select.select([w.fileno() for w in active], [], [], max(0.0, wake - now))
                 ready_fds = set(ready)
-            for worker in [w for w in active if w.process.stdout.fileno() in ready_fds]:
+            for worker in [w for w in active if w.fileno() in ready_fds]:
                 while worker in lanes and lanes[worker]:
                     reply = worker.read_message(head_deadline[worker])
                     if reply is None:
@@ -280,8 +395,11 @@ class CheckerPool:
     def close(self) -> None:
         with self._lock:
             workers, self._all, self._idle = list(self._all), set(), []
+            zygote, self._zygote = self._zygote, None
         for worker in workers:
             worker.kill()
+        if zygote is not None:
+            zygote.close()
 
 
 _pool: CheckerPool | None = None
