@@ -29,6 +29,7 @@ _PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])  # the directory holdin
 _STARTUP_TIMEOUT_S = 30.0
 # Stop waiting this much before the bound, so that killing the worker and returning fit inside it.
 _RETURN_MARGIN_S = 0.02
+_FORK_TIMEOUT_S = 5.0  # a fork takes milliseconds; a zygote that does not answer in this long is replaced
 PIPELINE_DEPTH = 4  # pairs sent ahead to each worker in a batch
 
 
@@ -97,31 +98,42 @@ class _Zygote:
 
     def fork(self, deadline: float = float("inf")) -> _Worker | None:
         """A new worker, waiting for the zygote's start-up until `deadline` at most; None if it is not ready or died."""
-        with self._lock:
+        # Another thread may hold the lock while waiting for the start-up, or for a fork (milliseconds).
+        limit = deadline if self.ready else min(self.started + _STARTUP_TIMEOUT_S, deadline)
+        wait = min(limit - time.monotonic(), _STARTUP_TIMEOUT_S)
+        if not self._lock.acquire(timeout=max(0.001, wait)):
+            return None
+        try:
+            return self._fork_locked(deadline)
+        finally:
+            self._lock.release()
+
+    def _fork_locked(self, deadline: float) -> _Worker | None:
+        if not self.ready:
+            line = self._replies.read_line(min(self.started + _STARTUP_TIMEOUT_S, deadline))
+            self.ready = line == b"ready"
             if not self.ready:
-                line = self._replies.read_line(min(self.started + _STARTUP_TIMEOUT_S, deadline))
-                self.ready = line == b"ready"
-                if not self.ready:
-                    return None
-            request_read, request_write = os.pipe()
-            reply_read, reply_write = os.pipe()
-            try:
-                socket.send_fds(self.control, [b"f"], [request_read, reply_write])
-            except OSError:
-                os.close(request_write)
-                os.close(reply_read)
                 return None
-            finally:
-                os.close(request_read)
-                os.close(reply_write)
-            # The reply's pidfd arrives with its first bytes; collect it before reading the line.
-            line = self._read_reply(time.monotonic() + _STARTUP_TIMEOUT_S)
-            if line is None:
-                os.close(request_write)
-                os.close(reply_read)
-                return None
-            pidfd = self._pidfds.pop() if self._pidfds else None
-            return _Worker(int(line), pidfd, request_write, reply_read)
+        request_read, request_write = os.pipe()
+        reply_read, reply_write = os.pipe()
+        try:
+            socket.send_fds(self.control, [b"f"], [request_read, reply_write])
+        except OSError:
+            os.close(request_write)
+            os.close(reply_read)
+            return None
+        finally:
+            os.close(request_read)
+            os.close(reply_write)
+        # The reply's pidfd arrives with its first bytes; collect it before reading the line.
+        line = self._read_reply(time.monotonic() + _FORK_TIMEOUT_S)
+        if line is None:
+            os.close(request_write)
+            os.close(reply_read)
+            self.process.kill()  # hung or dead; a late reply would pair with the next request: start afresh
+            return None
+        pidfd = self._pidfds.pop() if self._pidfds else None
+        return _Worker(int(line), pidfd, request_write, reply_read)
 
     def _read_reply(self, deadline: float) -> bytes | None:
         reader = self._replies

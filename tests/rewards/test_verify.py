@@ -268,3 +268,21 @@ def test_decimal_comma_datasets_read_a_comma_between_digits_as_a_point(pred, gol
 )
 def test_named_values_group_into_tuples_in_the_order_of_their_names(pred, gold, expected):
     assert answers_match(pred, gold, timeout_s=5.0) is expected
+
+
+def test_a_dead_template_process_is_replaced_and_checking_goes_on():
+    from rewards.verify.normalize import DEFAULT_TOLERANCE
+    from rewards.verify.sandbox import CheckerPool
+
+    pool = CheckerPool()
+    try:
+        assert pool.check_many([(r"\frac{x}{2}+\frac{x}{2}", "x")], DEFAULT_TOLERANCE, timeout_s=30.0) == [True]
+        zygote = pool._zygote
+        zygote.process.kill()
+        zygote.process.wait()
+        # the idle worker overruns and is killed: the next check needs a new fork, from a new zygote
+        assert pool.check_many([(r"9^{9^{9^9}}", "1")], DEFAULT_TOLERANCE, timeout_s=0.5) in ([None], [False])
+        assert pool.check_many([(r"\sqrt{16}", "4")], DEFAULT_TOLERANCE, timeout_s=30.0) == [True]
+        assert pool._zygote is not zygote and pool.failures == 0
+    finally:
+        pool.close()
