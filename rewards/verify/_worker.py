@@ -10,6 +10,7 @@ pipe closes (its parent closed it or died).
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import socket
@@ -33,15 +34,28 @@ def serve(requests: BinaryIO, replies: BinaryIO) -> None:
         replies.flush()
 
 
-# One check of each common kind: sympy and latex2sympy import and cache lazily, so a cold process's
-# first check of a kind costs up to ~1 s more than its next. Paid once, in the zygote, before it
-# reports ready; every worker forked from it inherits the warm caches.
+# One check of each kind the parser knows (numbers, expressions, trig in degrees, complex numbers,
+# equations, tuples, sets, intervals, inequalities, matrices, approximations): sympy and latex2sympy
+# import and cache lazily, so a cold process's first check of a kind costs up to ~1 s more than its
+# next. Paid once, in the zygote, before it reports ready; every worker forked from it inherits the
+# warm caches, so a worker that replaces a killed one is not cold for any kind (a cold replacement
+# under load could overrun its bound on an ordinary answer, and then so could its replacement).
 _WARM_UP_CHECKS = (
     (r"\frac{x}{2} + \sqrt{4}", r"\frac{x+4}{2}"),
+    (r"\sec^2(y)", r"\tan^2(y)+1"),
+    (r"\sin(30^\circ)", r"\frac12"),
+    (r"\frac{1+i}{1-i}", "i"),
     (r"(1, \frac{1}{2})", r"y = (1, 0.5)"),
+    (r"(3, 2)", r"(p,q)=(3,2)"),
     (r"2x + 3y = 1", r"-4x - 6y + 2 = 0"),
+    (r"\{3, 1, 2\}", r"\{1,2,3\}"),
+    (r"[0, 1)", r"(0, 1]"),
     (r"1 \le |x| \le 2", r"[-2, -1] \cup [1, 2]"),
+    (r"-2 \le x \le 7", r"x \in [-2,7]"),
+    (r"\begin{pmatrix}0.5&2\\3&4\end{pmatrix}", r"\begin{bmatrix}\frac12&2\\3&4\end{bmatrix}"),
     (r"10^{-700}", r"1\times 10^{-700}"),
+    (r"x\approx11", "11"),
+    ("12 meters", "12"),
 )
 
 
@@ -50,6 +64,10 @@ def _warm_up() -> None:
 
     for pred, gold in _WARM_UP_CHECKS:
         equivalent(pred, gold)
+    # Objects alive now are never collected in a worker: without this, a forked worker's first full
+    # collection walks (and so copies) the whole inherited heap, ~0.1 s on an idle core.
+    gc.collect()
+    gc.freeze()
 
 
 def _reap() -> None:
