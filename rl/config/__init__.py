@@ -16,6 +16,9 @@ from rl.config.schema import (
     LoggingSettings,
     LoraSettings,
     ModelSettings,
+    PrmLabelSettings,
+    PrmSettings,
+    PrmTrainSettings,
     PromptSettings,
     RunConfig,
     Section,
@@ -24,6 +27,6 @@ from rl.errors import ConfigError
 
 __all__ = [
     "ConfigError", "DataSettings", "DistillSettings", "GeneratedTaskSettings", "LoggingSettings", "LoraSettings", "ModelSettings",
-    "PromptSettings", "RunConfig", "Section", "apply_override", "deep_merge", "dump", "load_config", "parse_yaml", "read_yaml",
+    "PrmLabelSettings", "PrmSettings", "PrmTrainSettings", "PromptSettings", "RunConfig", "Section", "apply_override", "deep_merge", "dump", "load_config", "parse_yaml", "read_yaml",
     "validate",
 ]  # fmt: skip

@@ -122,6 +122,42 @@ class DistillSettings(Section):
     output_dir: str | None = Field(None, description="default: <trainer.output_dir>-distill")
 
 
+class PrmLabelSettings(Section):
+    """`rl prm label`: Monte-Carlo step labels (Math-Shepherd, Wang et al. 2024, arXiv:2312.08935)."""
+
+    samples: int = Field(4, ge=1, description="K: solutions sampled per question")
+    rollouts: int = Field(4, ge=1, description="n: continuations sampled from each step prefix; a step's label is m/n")
+    temperature: float | None = Field(None, gt=0, description="sampling temperature of solutions and rollouts; default: trainer.temperature, else 1.0")
+    max_new_tokens: int | None = Field(None, gt=0, description="token budget of a whole solution (a rollout gets what its prefix left); default: trainer.max_completion_length")
+    split: str | None = Field(None, description="questions to label: default data.split (train); `test` for held-out labels (the AUC)")
+    limit: int | None = Field(None, gt=0, description="label only the first N questions")
+    batch_size: int = Field(32, ge=1, description="prompts per generate call (each with its n rollouts)")
+    seed: int = Field(0, description="torch seed of the sampling")
+    output_dir: str | None = Field(None, description="default: <trainer.output_dir>-prm-labels (-<split> when not train)")
+
+
+class PrmTrainSettings(Section):
+    """`rl prm train`: a verifier (token-classification head at each step's last token) trained with transformers' Trainer."""
+
+    kind: Literal["process", "outcome"] = Field("process", description="process: every step's m/n label; outcome: the final correctness only")
+    targets: Literal["soft", "hard"] = Field("soft", description="soft: BCE on m/n; hard: BCE on m/n > hard_threshold")
+    hard_threshold: float = Field(0.5, ge=0, lt=1, description="a step counts as good above it (hard targets, AUC)")
+    max_steps: int = Field(300, ge=1, description="optimizer steps")
+    batch_size: int = Field(32, ge=1)
+    learning_rate: float = Field(1e-3, gt=0)
+    max_length: int = Field(1024, ge=8, description="tokens of prompt + solution kept; steps ending beyond are dropped")
+    seed: int = 0
+    output_dir: str | None = Field(None, description="default: <trainer.output_dir>-<kind>-verifier")
+
+
+class PrmSettings(Section):
+    """Step labels and verifiers (`rl prm label`, `rl prm train`)."""
+
+    step_separator: str = Field("\n", min_length=1, description="a step ends with it (rl.verifiers.split_steps); the demo's derivations: ' .'")
+    label: PrmLabelSettings = Field(default_factory=PrmLabelSettings)
+    train: PrmTrainSettings = Field(default_factory=PrmTrainSettings)
+
+
 class LoggingSettings(Section):
     metrics_file: str = Field("metrics.jsonl", description="one JSON object per logging step, in trainer.output_dir")
     log_level: Literal["debug", "info", "warning", "error"] = "info"
@@ -143,6 +179,7 @@ class RunConfig(Section):
     trainer: dict[str, Any] = Field(default_factory=dict, description="fields of trl.GRPOConfig / trl.RLOOConfig")
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
     distill: DistillSettings = Field(default_factory=DistillSettings)
+    prm: PrmSettings = Field(default_factory=PrmSettings)
 
     @field_validator("algorithm")
     @classmethod
