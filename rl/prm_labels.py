@@ -108,11 +108,15 @@ def label_questions(rows: list[dict], texts: list[str], policy: Policy, grade: G
         per question, per solution: `prompt` (rendered), `completions` (its steps), `labels`
         (m/n per step, the last one 1.0/0.0 by the solution's correctness), `correct`, `successes`
         (m per step), `rollouts` (n), `tokens` (the solution's), `rollout_tokens` (generated for its
-        labels), `step_separator`, `id`, `question`, `answer`, `sample`. A solution with no text has no steps and is left out.
+        labels; a prefix shared by several solutions is rolled out once and counted on the first, with
+        `prefixes_rolled_out`), `step_separator`, `id`, `question`, `answer`, `sample`. A solution with no text has no steps and is left out.
     """
     solutions = policy.sample(texts, samples, [max_new_tokens] * len(texts))
     graded_solutions = grade(rows, solutions)
-    prefix_rows, prefix_texts, prefix_budgets, prefix_ids, owners = [], [], [], [], []
+    # A question's solutions often share their first steps: each distinct prefix is rolled out once.
+    prefix_index: dict[str, int] = {}  # prompt text + prefix -> its place in the rollout batch
+    prefix_rows, prefix_texts, prefix_budgets, prefix_ids, payer = [], [], [], [], []
+    step_prefixes: list[tuple[dict, list[int]]] = []  # per solution, the rollout-batch place of each step but the last
     records: list[list[dict]] = []
     for row, text, generated, graded in zip(rows, texts, solutions, graded_solutions):
         records.append([])
@@ -123,30 +127,32 @@ def label_questions(rows: list[dict], texts: list[str], policy: Policy, grade: G
             record = {
                 "id": row["id"], "question": row["question"], "answer": row["answer"], "sample": sample, "prompt": text,
                 "completions": steps, "labels": [], "successes": [], "correct": grading["correct"], "rollouts": rollouts,
-                "tokens": len(ids), "rollout_tokens": 0, "step_separator": separator,
+                "tokens": len(ids), "rollout_tokens": 0, "prefixes_rolled_out": 0, "step_separator": separator,
             }  # fmt: skip
             records[-1].append(record)
-            prefix = ""
+            places, prefix = [], ""
             for step in steps[:-1]:
                 prefix += step
-                ids_so_far = policy.token_ids(prefix)
-                prefix_rows.append(row)
-                prefix_texts.append(text + prefix)
-                prefix_budgets.append(max(1, max_new_tokens - len(ids_so_far)))
-                prefix_ids.append((prefix, ids_so_far))
-                owners.append(record)
+                if text + prefix not in prefix_index:
+                    ids_so_far = policy.token_ids(prefix)
+                    prefix_index[text + prefix] = len(prefix_texts)
+                    prefix_rows.append(row)
+                    prefix_texts.append(text + prefix)
+                    prefix_budgets.append(max(1, max_new_tokens - len(ids_so_far)))
+                    prefix_ids.append((prefix, ids_so_far))
+                    payer.append(record)  # the generated tokens are counted once, on the first solution that asked
+                places.append(prefix_index[text + prefix])
+            step_prefixes.append((record, places))
     continuations = policy.sample(prefix_texts, rollouts, prefix_budgets) if prefix_texts else []
     whole = [[(prefix + text, ids + more) for text, more in outputs] for (prefix, ids), outputs in zip(prefix_ids, continuations)]
     graded_rollouts = grade(prefix_rows, whole) if whole else []
-    for record, graded, outputs in zip(owners, graded_rollouts, continuations):
-        successes = sum(sample["correct"] for sample in graded)
-        record["successes"].append(successes)
-        record["labels"].append(successes / rollouts)
+    successes = [sum(sample["correct"] for sample in graded) for graded in graded_rollouts]
+    for record, outputs in zip(payer, continuations):
         record["rollout_tokens"] += sum(len(ids) for _, ids in outputs)
-    for per_question in records:
-        for record in per_question:
-            record["successes"].append(rollouts if record["correct"] else 0)
-            record["labels"].append(1.0 if record["correct"] else 0.0)
+        record["prefixes_rolled_out"] += 1
+    for record, places in step_prefixes:
+        record["successes"] = [successes[place] for place in places] + [rollouts if record["correct"] else 0]
+        record["labels"] = [count / rollouts for count in record["successes"]]
     return records
 
 
@@ -249,7 +255,8 @@ def tally(per_question: list[list[dict]]) -> dict:
         "solutions": len(solutions),
         "correct_solutions": sum(solution["correct"] for solution in solutions),
         "steps": len(labels),
-        "rollouts": sum(solution["rollouts"] * (len(solution["labels"]) - 1) for solution in solutions),
+        "distinct_prefixes": sum(solution["prefixes_rolled_out"] for solution in solutions),
+        "rollouts": sum(solution["rollouts"] * solution["prefixes_rolled_out"] for solution in solutions),
         "mean_label": round(sum(labels) / len(labels), 4) if labels else None,
         "good_step_share": sum(label > 0.5 for label in labels) / len(labels) if labels else 0.0,
         "solution_tokens": sum(solution["tokens"] for solution in solutions),

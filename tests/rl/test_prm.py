@@ -55,25 +55,30 @@ def test_split_steps_is_lossless_and_keeps_each_separator_with_its_step():
 def test_labels_are_m_over_n_of_the_rollouts_from_each_step_prefix():
     good = " 1 + 2 = 3 . 3 + 3 = 6 ." + RIGHT
     bad = " 1 + 2 = 4 . 4 + 3 = 7 ." + WRONG.replace("5", "7")
+    slip = " 1 + 2 = 3 . 3 + 3 = 5 ." + WRONG  # shares its first step with `good`
     script = {
-        "": [good, bad],
+        "": [good, bad, slip],
         " 1 + 2 = 3 .": [" 3 + 3 = 6 ." + RIGHT] * 3 + [" 3 + 3 = 5 ." + WRONG],  # 3 of 4
         " 1 + 2 = 3 . 3 + 3 = 6 .": [RIGHT] * 4,  # 4 of 4
         " 1 + 2 = 3 . 3 + 3 = 6 . So the answer is 6 .": [" </think> <answer> 6 </answer>"] * 2 + [" </think>"] * 2,  # unfinished: 2 of 4
         " 1 + 2 = 4 .": [" 4 + 3 = 7 ." + WRONG] * 3 + [" 3 + 3 = 6 ." + RIGHT],  # 1 of 4
         " 1 + 2 = 4 . 4 + 3 = 7 .": [WRONG] * 4,
         " 1 + 2 = 4 . 4 + 3 = 7 . So the answer is 7 .": [" </think> <answer> 7 </answer>"] * 4,
+        " 1 + 2 = 3 . 3 + 3 = 5 .": [WRONG] * 3 + [RIGHT],
+        " 1 + 2 = 3 . 3 + 3 = 5 . So the answer is 5 .": [" </think> <answer> 5 </answer>"] * 4,
     }
     policy = ScriptedPolicy(script)
     grade = partial(grade_samples, {"correctness": {}})
-    [solutions] = label_questions([ROW], [PROMPT], policy, grade, samples=2, rollouts=4, max_new_tokens=64, separator=" .")
-    first, second = solutions
+    [solutions] = label_questions([ROW], [PROMPT], policy, grade, samples=3, rollouts=4, max_new_tokens=64, separator=" .")
+    first, second, third = solutions
     assert first["labels"] == [0.75, 1.0, 0.5, 1.0] and first["correct"] and first["successes"] == [3, 4, 2, 4]
     assert second["labels"] == [0.25, 0.0, 0.0, 0.0] and not second["correct"]
+    assert third["labels"] == [0.75, 0.25, 0.0, 0.0]  # its first step is `first`'s, rolled out once for both
     assert first["completions"] == split_steps(good, " .") and first["prompt"] == PROMPT and first["step_separator"] == " ."
     assert first["rollout_tokens"] == sum(len(c.split()) + 1 for prefix in list(script)[1:4] for c in script[prefix])
-    # One batched call for the solutions, one for every prefix's rollouts; a rollout's budget is what its prefix left.
-    assert policy.calls[0] == (2, [64]) and policy.calls[1][0] == 4 and policy.calls[1][1][:3] == [64 - 6, 64 - 12, 64 - 18]
+    assert third["rollout_tokens"] == sum(len(c.split()) + 1 for prefix in list(script)[7:] for c in script[prefix])
+    # One batched call for the solutions, one for every distinct prefix's rollouts; a rollout's budget is what its prefix left.
+    assert policy.calls[0] == (3, [64]) and policy.calls[1][0] == 4 and len(policy.calls[1][1]) == len(script) - 1 and policy.calls[1][1][:3] == [64 - 6, 64 - 12, 64 - 18]
 
 
 def test_encode_steps_points_at_each_steps_last_token():
