@@ -139,8 +139,8 @@ class Verifier:
             input_ids = torch.tensor([ids + [pad_id] * (width - len(ids)) for ids, _ in chunk])
             attention_mask = torch.tensor([[1] * len(ids) + [0] * (width - len(ids)) for ids, _ in chunk])
             with torch.no_grad():
-                logits = self.model(input_ids=input_ids, attention_mask=attention_mask).logits[..., 0]
-            probabilities = torch.sigmoid(logits.float())
+                logits = self.model(input_ids=input_ids.to(self.model.device), attention_mask=attention_mask.to(self.model.device)).logits[..., 0]
+            probabilities = torch.sigmoid(logits.float()).cpu()
             results += [probabilities[row, positions].tolist() for row, (_, positions) in enumerate(chunk)]
         return results
 
