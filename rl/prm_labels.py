@@ -109,7 +109,8 @@ def label_questions(rows: list[dict], texts: list[str], policy: Policy, grade: G
         (m/n per step, the last one 1.0/0.0 by the solution's correctness), `correct`, `successes`
         (m per step), `rollouts` (n), `tokens` (the solution's), `rollout_tokens` (generated for its
         labels; a prefix shared by several solutions is rolled out once and counted on the first, with
-        `prefixes_rolled_out`), `step_separator`, `id`, `question`, `answer`, `sample`. A solution with no text has no steps and is left out.
+        `prefixes_rolled_out`), `step_separator`, `id`, `question`, `answer`, `sample`. A solution with no
+        text has no steps and is left out.
     """
     solutions = policy.sample(texts, samples, [max_new_tokens] * len(texts))
     graded_solutions = grade(rows, solutions)
@@ -144,7 +145,7 @@ def label_questions(rows: list[dict], texts: list[str], policy: Policy, grade: G
                 places.append(prefix_index[text + prefix])
             step_prefixes.append((record, places))
     continuations = policy.sample(prefix_texts, rollouts, prefix_budgets) if prefix_texts else []
-    whole = [[(prefix + text, ids + more) for text, more in outputs] for (prefix, ids), outputs in zip(prefix_ids, continuations)]
+    whole = [[(prefix + rest, ids + more) for rest, more in outputs] for (prefix, ids), outputs in zip(prefix_ids, continuations)]
     graded_rollouts = grade(prefix_rows, whole) if whole else []
     successes = [sum(sample["correct"] for sample in graded) for graded in graded_rollouts]
     for record, outputs in zip(payer, continuations):
