@@ -72,24 +72,28 @@ class HFPolicy:
     def sample(self, texts: list[str], n: int, max_new_tokens: list[int]) -> Generations:
         import torch
 
-        results: Generations = []
-        for start in range(0, len(texts), self.batch_size):
-            chunk, budgets = texts[start : start + self.batch_size], max_new_tokens[start : start + self.batch_size]
-            encoded = self.tokenizer(chunk, return_tensors="pt", padding=True, add_special_tokens=False)
+        # A batch runs until its longest sample ends: texts with similar budgets (prefixes of similar
+        # length) go together, so short continuations do not wait on long ones as padding.
+        order = sorted(range(len(texts)), key=lambda index: (-max_new_tokens[index], len(texts[index])))
+        results: list = [None] * len(texts)
+        for start in range(0, len(order), self.batch_size):
+            batch = order[start : start + self.batch_size]
+            budgets = [max_new_tokens[index] for index in batch]
+            encoded = self.tokenizer([texts[index] for index in batch], return_tensors="pt", padding=True, add_special_tokens=False)
             with torch.no_grad():
                 output = self.model.generate(
                     **encoded, max_new_tokens=max(budgets), do_sample=True, temperature=self.temperature, top_p=None, top_k=None,
                     num_return_sequences=n, pad_token_id=self.tokenizer.pad_token_id, eos_token_id=self.stop_ids,
                 )  # fmt: skip
             completions = output[:, encoded["input_ids"].shape[1] :].tolist()
-            for row, budget in enumerate(budgets):
+            for row, (index, budget) in enumerate(zip(batch, budgets)):
                 samples = []
                 for ids in completions[row * n : (row + 1) * n]:
-                    stops = [index for index, token in enumerate(ids) if token in self.stop_ids]
+                    stops = [position for position, token in enumerate(ids) if token in self.stop_ids]
                     ids = ids[: stops[0] + 1] if stops else ids  # padding follows the first EOS; the EOS counts, as in TRL
-                    ids = ids[:budget]  # the chunk shares the longest budget; each keeps its own
+                    ids = ids[:budget]  # the batch shares the longest budget; each keeps its own
                     samples.append((self.tokenizer.decode(ids, skip_special_tokens=True), ids))
-                results.append(samples)
+                results[index] = samples
         return results
 
 
