@@ -42,6 +42,10 @@ class Policy(Protocol):
         """The ids of a completion's text (a step prefix), for its token count."""
         ...
 
+    def render(self, prompt: object) -> str:
+        """A dataset prompt (text or messages) as the model continues it (`rewards.layout.generation_prompt`)."""
+        ...
+
 
 class HFPolicy:
     """A transformers causal LM sampled with batched `generate` (left padding, stops at TRL's EOS ids)."""
@@ -168,8 +172,10 @@ def labels_dir(config: RunConfig, split: str) -> Path:
     return Path(f"{config.output_dir}-prm-labels" + ("" if split == "train" else f"-{split}"))
 
 
-def label(config: RunConfig, model: str, out_dir: Path | None = None) -> dict:
+def label(config: RunConfig, model: str, out_dir: Path | None = None, policy: Policy | None = None) -> dict:
     """Label the steps of K solutions per question of the configured split; returns the summary.
+
+    `policy` samples solutions and rollouts (default: `HFPolicy` of `model`, the usual case).
 
     Resumable: questions already in `labels.partial.jsonl` are skipped (the settings must match);
     the finished dataset `labels.jsonl` is written at the end through a temporary name, with
@@ -213,7 +219,7 @@ def label(config: RunConfig, model: str, out_dir: Path | None = None) -> dict:
     chat_template_kwargs = config.trainer.get("chat_template_kwargs")
     checking = generation_checking(model_path, config.answer_checking, max_new_tokens, chat_template_kwargs, config.model.trust_remote_code)
     grade = partial(grade_samples, config.rewards, checking=checking)
-    policy = HFPolicy(model_path, temperature, settings.batch_size, chat_template_kwargs)
+    policy = policy or HFPolicy(model_path, temperature, settings.batch_size, chat_template_kwargs)
     torch.manual_seed(settings.seed)
 
     partial_file = out / PARTIAL_FILE

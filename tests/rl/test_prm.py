@@ -9,6 +9,7 @@ import pytest
 
 from rl.cli import main
 from rl.config import validate
+from rl.errors import UserError
 from rl.evaluate import grade_samples
 from rl.prm_labels import label_questions, read_labels
 from rl.prompts import R1_ZERO
@@ -183,3 +184,44 @@ def test_bad_label_files_and_verifier_dirs_are_one_line_errors(tmp_path, capsys,
     assert "nothing to tell apart" in capsys.readouterr().err
     assert main(["prm", "label", "--config", "demo/smoke", "--model", "tiny:test", "--rollouts", "0"]) == 2
     assert "prm.label.rollouts" in capsys.readouterr().err
+
+
+class ConstantPolicy(ScriptedPolicy):
+    """The same two-step solution and continuation for any question; records the prompts it was asked."""
+
+    def __init__(self) -> None:
+        super().__init__({})
+        self.prompts: list[str] = []
+
+    def render(self, prompt):
+        return prompt
+
+    def sample(self, texts, n, max_new_tokens):
+        self.prompts += [text for text in texts if text.endswith("<think>")]
+        return [[(" 1 + 1 = 2 ." + RIGHT.replace("6", "2"), [1] * 12)] * n for _ in texts]
+
+
+def test_label_resumes_after_a_kill_and_writes_the_dataset_once(tmp_path):
+    from rl.prm_labels import LABELS_FILE, PARTIAL_FILE, label
+
+    config = validate({
+        "model": {"name_or_path": "tiny:test"}, "data": {"source": "generated:arithmetic", "generated": {"train_size": 6, "test_size": 4}},
+        "rewards": {"correctness": {"weight": 1.0}}, "trainer": {"max_completion_length": 32},
+        "prm": {"step_separator": " .", "label": {"samples": 2, "rollouts": 2, "batch_size": 4}},
+    })  # fmt: skip
+    first = label(config, "tiny:test", tmp_path, policy=ConstantPolicy())
+    assert first["questions"] == 6 and first["solutions"] == 12 and first["steps"] == 36
+    rows = read_labels(tmp_path)
+    assert [row["completions"][0] for row in rows] == [" 1 + 1 = 2 ."] * 12
+    # A kill after two questions, mid-way through writing the third: it and the rest are labelled again.
+    lines = (tmp_path / PARTIAL_FILE).read_text().splitlines()
+    (tmp_path / PARTIAL_FILE).write_text("\n".join(lines[:2]) + "\n" + lines[2][:40])
+    (tmp_path / LABELS_FILE).unlink()
+    (tmp_path / "summary.json").unlink()
+    policy = ConstantPolicy()
+    second = label(config, "tiny:test", tmp_path, policy=policy)
+    assert len(policy.prompts) == 4 and second["questions"] == 6
+    assert read_labels(tmp_path) == rows  # the same rows, in question order
+    changed = config.model_copy(update={"prm": config.prm.model_copy(update={"step_separator": "\n"})})
+    with pytest.raises(UserError, match="other settings"):
+        label(changed, "tiny:test", tmp_path, policy=ConstantPolicy())
