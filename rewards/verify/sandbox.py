@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import atexit
 import json
+import logging
 import os
 import select
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections import deque
@@ -23,6 +25,7 @@ from pathlib import Path
 
 from rewards.verify.normalize import Tolerance
 
+logger = logging.getLogger("rewards.verify")
 _PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])  # the directory holding `rewards/`
 # The zygote imports sympy and warms it up once per program (~2 s idle, more under load). That
 # start-up is waited for separately from the per-check bound; forking a worker from it takes ms.
@@ -72,12 +75,14 @@ class _Zygote:
         env["PYTHONPATH"] = os.pathsep.join(p for p in (_PACKAGE_ROOT, env.get("PYTHONPATH")) if p)
         env.setdefault("OMP_NUM_THREADS", "1")
         self.control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        # What the zygote and its workers print (a crash, an import error) is kept to explain a failure.
+        self.stderr = tempfile.TemporaryFile()
         try:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "rewards.verify._worker", "--zygote", str(theirs.fileno())],
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
+                stderr=self.stderr,
                 env=env,
                 pass_fds=(theirs.fileno(),),
             )
@@ -91,6 +96,20 @@ class _Zygote:
 
     def alive(self) -> bool:
         return self.process.poll() is None
+
+    def describe_failure(self) -> str:
+        """Why this zygote gave no worker: its exit status and the end of what it printed."""
+        code = self.process.poll()
+        try:
+            self.stderr.seek(0, os.SEEK_END)
+            size = self.stderr.tell()
+            self.stderr.seek(max(0, size - 2000))
+            printed = self.stderr.read().decode(errors="replace").strip()
+        except (OSError, ValueError):
+            printed = ""
+        state = "running" if code is None else f"exited with status {code}"
+        last = printed.splitlines()[-1] if printed else "nothing printed"
+        return f"checker process {self.process.pid} {state}, ready={self.ready}: {last}"
 
     def still_starting(self) -> bool:
         """Alive, not ready yet, within its start-up bound: slow, not broken."""
@@ -165,6 +184,7 @@ class _Zygote:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait(timeout=5)
+        self.stderr.close()
 
 
 class _Worker:
@@ -239,6 +259,8 @@ class CheckerPool:
         self.timeouts = 0
         self.failures = 0
         self.unchecked = 0  # pairs a batch's time budget left unchecked
+        self.last_failure: str | None = None  # why the last worker could not be had (see `_Zygote.describe_failure`)
+        self._warned = False
 
     def _running_zygote(self) -> _Zygote:
         """The zygote, started (again, if it died) without waiting for it (lock held)."""
@@ -258,6 +280,11 @@ class CheckerPool:
         if worker is not None:
             with self._lock:
                 self._all.add(worker)
+        elif not zygote.still_starting():
+            self.last_failure = zygote.describe_failure()
+            if not self._warned:
+                self._warned = True
+                logger.warning("answer checking: no checker worker (%s); such answers count as unchecked", self.last_failure)
         return worker
 
     def _starting(self) -> bool:
