@@ -52,53 +52,70 @@ Generations = list[list[tuple[str, list[int]]]]  # per prompt, K samples of (com
 def generate_hf(model_path: str, prompts: list, settings: EvalSettings, max_new_tokens: int, chat_template_kwargs: dict | None = None) -> Generations:
     """(completion text, completion token ids up to and including EOS) for K samples per prompt, with a progress bar.
 
-    Chat prompts are rendered as TRL renders them for generation (`rewards.layout.generation_prompt`),
-    and generation stops at the ids TRL stops at (the generation config's EOS ids and the tokenizer's).
+    Loads the model and tokenizer from `model_path`, then `generate_with_model`.
     """
-    import torch
-    from tqdm.auto import tqdm
     from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    from rewards.layout import eos_token_ids, generation_prompt
 
     try:
         tokenizer = AutoTokenizer.from_pretrained(model_path)
     except OSError as error:  # not on the hub, offline, gated: one line for the user
         raise ConfigError(f"--model {model_path}: cannot load it: {first_line(error)}") from None
-    tokenizer.padding_side = "left"
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
     model = AutoModelForCausalLM.from_pretrained(model_path)
     model.eval()
+    return generate_with_model(model, tokenizer, prompts, settings, max_new_tokens, chat_template_kwargs)
+
+
+def generate_with_model(
+    model, tokenizer, prompts: list, settings: EvalSettings, max_new_tokens: int, chat_template_kwargs: dict | None = None,
+    progress: bool = True,
+) -> Generations:  # fmt: skip
+    """K samples per prompt from a loaded model (HF `generate`, `settings.batch_size` prompts per call), in prompt order.
+
+    Chat prompts are rendered as TRL renders them for generation (`rewards.layout.generation_prompt`),
+    and generation stops at the ids TRL stops at (the generation config's EOS ids and the tokenizer's).
+    Used by `rl eval` on a saved model and by `rl.eval_during_training` on the model being trained;
+    the caller puts the model in eval mode. The tokenizer's padding side is left for the call and restored.
+    """
+    import torch
+    from tqdm.auto import tqdm
+
+    from rewards.layout import eos_token_ids, generation_prompt
+
+    if tokenizer.pad_token is None:  # as TRL does for training
+        tokenizer.pad_token = tokenizer.eos_token
     stop_ids = list(eos_token_ids(tokenizer, model.generation_config, include_pad=False))
     texts = [generation_prompt(tokenizer, p, chat_template_kwargs) for p in prompts]
     results: Generations = []
-    with tqdm(total=len(texts), desc="generating", unit="question") as progress:
-        for start in range(0, len(texts), settings.batch_size):
-            chunk = texts[start : start + settings.batch_size]
-            encoded = tokenizer(chunk, return_tensors="pt", padding=True, add_special_tokens=False)
-            with torch.no_grad():
-                output = model.generate(
-                    **encoded,
-                    max_new_tokens=max_new_tokens,
-                    do_sample=not settings.greedy,
-                    temperature=settings.temperature if not settings.greedy else None,
-                    top_p=None, top_k=None,
-                    num_return_sequences=settings.samples,
-                    pad_token_id=tokenizer.pad_token_id,
-                    eos_token_id=stop_ids,
-                )  # fmt: skip
-            completions = output[:, encoded["input_ids"].shape[1] :]
-            for row in range(len(chunk)):
-                samples = []
-                for sample in completions[row * settings.samples : (row + 1) * settings.samples]:
-                    ids = sample.tolist()
-                    stops = [index for index, token in enumerate(ids) if token in stop_ids]
-                    if stops:  # what follows the first EOS is padding; the EOS itself counts, as in TRL
-                        ids = ids[: stops[0] + 1]
-                    samples.append((tokenizer.decode(ids, skip_special_tokens=True), ids))
-                results.append(samples)
-            progress.update(len(chunk))
+    padding_side, tokenizer.padding_side = tokenizer.padding_side, "left"  # decoder-only batches pad on the left
+    try:
+        with tqdm(total=len(texts), desc="generating", unit="question", disable=not progress) as bar:
+            for start in range(0, len(texts), settings.batch_size):
+                chunk = texts[start : start + settings.batch_size]
+                encoded = tokenizer(chunk, return_tensors="pt", padding=True, add_special_tokens=False).to(model.device)
+                with torch.no_grad():
+                    output = model.generate(
+                        **encoded,
+                        max_new_tokens=max_new_tokens,
+                        do_sample=not settings.greedy,
+                        temperature=settings.temperature if not settings.greedy else None,
+                        top_p=None, top_k=None,
+                        num_return_sequences=settings.samples,
+                        pad_token_id=tokenizer.pad_token_id,
+                        eos_token_id=stop_ids,
+                    )  # fmt: skip
+                completions = output[:, encoded["input_ids"].shape[1] :]
+                for row in range(len(chunk)):
+                    samples = []
+                    for sample in completions[row * settings.samples : (row + 1) * settings.samples]:
+                        ids = sample.tolist()
+                        stops = [index for index, token in enumerate(ids) if token in stop_ids]
+                        if stops:  # what follows the first EOS is padding; the EOS itself counts, as in TRL
+                            ids = ids[: stops[0] + 1]
+                        samples.append((tokenizer.decode(ids, skip_special_tokens=True), ids))
+                    results.append(samples)
+                bar.update(len(chunk))
+    finally:
+        tokenizer.padding_side = padding_side
     return results
 
 
@@ -154,7 +171,11 @@ def grade_samples(reward_spec: dict, rows: list[dict], generations: Generations,
     `checking` is the run's `answer_checking` with how the model generates (`rl.models.generation_checking`):
     a sample cut at the token budget or with its reasoning never closed is graded incorrect, as in training.
     """
-    stack = grading_stack(reward_spec, checking)
+    return grade_with_stack(grading_stack(reward_spec, checking), rows, generations)
+
+
+def grade_with_stack(stack: dict, rows: list[dict], generations: Generations) -> list[list[dict]]:
+    """`grade_samples` with a `grading_stack` built once (a caller that grades again and again: eval during training)."""
     prompts, completions, completion_ids, columns = [], [], [], {"answer": [], "id": [], "question": []}
     for row, outputs in zip(rows, generations):
         for completion, ids in outputs:
@@ -185,6 +206,30 @@ def grade_samples(reward_spec: dict, rows: list[dict], generations: Generations,
     return per_question
 
 
+def sample_rates(samples: list[dict]) -> dict[str, float | None]:
+    """Per-sample means over graded samples (`grade_samples` dicts): accuracy, token counts, rates.
+
+    Returns `accuracy`, `mean_tokens`, `mean_tokens_correct`, `mean_tokens_incorrect` (tokens, EOS
+    included), `unfinished_rate`, `truncated_correct_rate`, `format_rate`, `language_consistency`;
+    each in [0, 1] or tokens, None when no sample counts (no samples, or none correct for `mean_tokens_correct`).
+    The keys of `rl eval`'s summary and, prefixed `eval/`, of eval during training.
+    """
+    from rl.eval_metrics import mean
+
+    correct_flags = [s["correct"] for s in samples]
+    tokens = [s["tokens"] for s in samples]
+    return {
+        "accuracy": mean(correct_flags),
+        "mean_tokens": mean(tokens),
+        "mean_tokens_correct": mean([t for t, c in zip(tokens, correct_flags) if c]),
+        "mean_tokens_incorrect": mean([t for t, c in zip(tokens, correct_flags) if not c]),
+        "unfinished_rate": mean([s["unfinished"] for s in samples]),
+        "truncated_correct_rate": mean([s["truncated_correct"] for s in samples]),
+        "format_rate": mean([s["format"] for s in samples]),
+        "language_consistency": mean([s["language_share"] for s in samples]),
+    }
+
+
 def evaluate(config: RunConfig, model: str, settings: EvalSettings, out_dir: Path) -> dict:
     """Generate, grade (as training does) and summarise; returns the summary (also in `out_dir/summary.json`)."""
     from rl.data import load_rows
@@ -208,25 +253,18 @@ def evaluate(config: RunConfig, model: str, settings: EvalSettings, out_dir: Pat
     samples = [sample for graded in per_question for sample in graded]
 
     k = settings.samples
-    correct_flags = [s["correct"] for s in samples]
-    tokens = [s["tokens"] for s in samples]
+    rates = sample_rates(samples)
     summary = {
         "model": model,
         "questions": len(per_question),
         "samples_per_question": k,
         "decoding": "greedy" if settings.greedy else f"sampled (temperature {settings.temperature})",
-        "accuracy": mean(correct_flags),
+        "accuracy": rates["accuracy"],
         "pass@1": mean([pass_at_k(k, sum(s["correct"] for s in q), 1) for q in per_question]),
         f"pass@{k}": mean([pass_at_k(k, sum(s["correct"] for s in q), k) for q in per_question]),
         f"maj@{k}": mean([majority_correct(q) for q in per_question]),
-        "mean_tokens": mean(tokens),
-        "mean_tokens_correct": mean([t for t, c in zip(tokens, correct_flags) if c]),
-        "mean_tokens_incorrect": mean([t for t, c in zip(tokens, correct_flags) if not c]),
-        "unfinished_rate": mean([s["unfinished"] for s in samples]),
-        "truncated_correct_rate": mean([s["truncated_correct"] for s in samples]),
-        "format_rate": mean([s["format"] for s in samples]),
-        "language_consistency": mean([s["language_share"] for s in samples]),
-        "accuracy_by_length_quintile": accuracy_by_length_quintile(tokens, correct_flags),
+        **{key: value for key, value in rates.items() if key != "accuracy"},
+        "accuracy_by_length_quintile": accuracy_by_length_quintile([s["tokens"] for s in samples], [s["correct"] for s in samples]),
         "wall_seconds": round(time.perf_counter() - started, 2),
     }
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -18,8 +18,13 @@ PANELS = [
     ("Completion length (all) and clipping", "tokens", [("completions/mean_length", "mean"), ("completions/clipped_ratio", "clipped ratio (right axis)")]),
     ("Accuracy (training samples)", "accuracy", [("accuracy", "")]),
     ("Length reference and penalised share", "tokens", [("length/ref_mean", "ref length"), ("length/penalised_frac", "penalised frac (right axis)")]),
-]
+    ("Held-out accuracy (eval during training)", "accuracy", [("eval/accuracy", "")]),
+    ("Held-out mean tokens (eval during training)", "tokens",
+     [("eval/mean_tokens", "all"), ("eval/mean_tokens_correct", "correct"), ("eval/mean_tokens_incorrect", "incorrect")]),
+]  # fmt: skip
 RIGHT_AXIS = {"completions/clipped_ratio", "length/penalised_frac"}
+# Held-out evaluations (rl.eval_during_training) are few, exact points: drawn as they are, with markers, never smoothed.
+UNSMOOTHED_PREFIX = "eval/"
 LINE_STYLES = ["-", "--", ":"]
 
 
@@ -81,7 +86,11 @@ def plot_runs(run_dirs: list[Path], out: Path, metrics: list[str] | None = None,
 
 
 def curves_figure(runs: dict[str, list[dict]], metrics: list[str] | None = None, smoothing: float = 0.6):
-    """One panel per metric group, one colour per run, raw curves faint behind EMA-smoothed ones."""
+    """One panel per metric group, one colour per run, raw curves faint behind EMA-smoothed ones.
+
+    Held-out evaluation during training (`eval/accuracy`, `eval/mean_tokens*`) gets its own two panels,
+    points at the steps evaluated, unsmoothed.
+    """
     plt = pyplot()
 
     if metrics:
@@ -106,6 +115,9 @@ def curves_figure(runs: dict[str, list[dict]], metrics: list[str] | None = None,
                 target = right if metric in RIGHT_AXIS else axis
                 style = LINE_STYLES[line_index % len(LINE_STYLES)]
                 name = f"{label} {line_label}".strip()
+                if metric.startswith(UNSMOOTHED_PREFIX):
+                    target.plot(steps, values, style, marker="o", markersize=3, color=colour, linewidth=2, label=name)
+                    continue
                 target.plot(steps, values, style, color=colour, alpha=0.2, linewidth=1)
                 target.plot(steps, ema(values, smoothing), style, color=colour, linewidth=2, label=name)
         axis.set_title(title)

@@ -196,6 +196,10 @@ def train(config: RunConfig, resume: bool = False, overwrite: bool = False) -> P
                     MetricsJsonl(output_dir / config.logging.metrics_file, resume_step=resume_step), checkpoint_state, ClippedRatioWarning(),
                 ],
             )
+        if config.eval_during_training is not None:
+            from rl.eval_during_training import eval_callback
+
+            trainer.add_callback(eval_callback(config, trainer, model_path))  # after MetricsJsonl, which opens the file
         logger.info(describe_distributed_setup(trainer))
         if trainer.accelerator.is_main_process:
             output_dir.mkdir(parents=True, exist_ok=True)

@@ -12,6 +12,7 @@ from rl.config.load import load_config, validate
 from rl.config.schema import (
     DataSettings,
     DistillSettings,
+    EvalDuringTrainingSettings,
     GeneratedTaskSettings,
     LoggingSettings,
     LoraSettings,
@@ -26,7 +27,7 @@ from rl.config.schema import (
 from rl.errors import ConfigError
 
 __all__ = [
-    "ConfigError", "DataSettings", "DistillSettings", "GeneratedTaskSettings", "LoggingSettings", "LoraSettings", "ModelSettings",
+    "ConfigError", "DataSettings", "DistillSettings", "EvalDuringTrainingSettings", "GeneratedTaskSettings", "LoggingSettings", "LoraSettings", "ModelSettings",
     "PrmLabelSettings", "PrmSettings", "PrmTrainSettings", "PromptSettings", "RunConfig", "Section", "apply_override", "deep_merge", "dump", "load_config", "parse_yaml", "read_yaml",
     "validate",
 ]  # fmt: skip

@@ -158,6 +158,32 @@ class PrmSettings(Section):
     train: PrmTrainSettings = Field(default_factory=PrmTrainSettings)
 
 
+class EvalDuringTrainingSettings(Section):
+    """Held-out accuracy and length while training (`rl.eval_during_training`): off unless this section is set.
+
+    Named apart from `rl eval` (which takes its options as flags) and from TRL's `trainer.eval_steps`
+    (loss on an `eval_dataset`): this grades answers, as `rl eval` does, on the model being trained.
+    """
+
+    every_steps: int = Field(..., gt=0, description="grade the held-out questions after every N-th optimizer step (global step)")
+    at_start: bool = Field(True, description="also grade before the first step (step 0), so the curves start at the starting model")
+    limit: int | None = Field(64, gt=0, description="the first N questions of the held-out split (rl eval's); null: all of them")
+    samples: int = Field(1, ge=1, description="answers per question (1 with greedy)")
+    greedy: bool = Field(True, description="greedy decoding; false: sample at `temperature`")
+    temperature: float = Field(1.0, gt=0, description="sampling temperature when greedy is false")
+    max_new_tokens: int | None = Field(None, gt=0, description="default: trainer.max_completion_length, the training budget")
+    batch_size: int = Field(32, ge=1, description="prompts per generate call on each process")
+
+    @model_validator(mode="after")
+    def _greedy_is_one_sample(self) -> EvalDuringTrainingSettings:
+        if self.greedy and self.samples != 1:
+            raise ValueError(
+                f"eval_during_training.samples is {self.samples} but greedy decoding gives one answer per question; "
+                "set eval_during_training.greedy=false to sample, or samples=1"
+            )
+        return self
+
+
 class LoggingSettings(Section):
     metrics_file: str = Field("metrics.jsonl", description="one JSON object per logging step, in trainer.output_dir")
     log_level: Literal["debug", "info", "warning", "error"] = "info"
@@ -180,6 +206,9 @@ class RunConfig(Section):
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
     distill: DistillSettings = Field(default_factory=DistillSettings)
     prm: PrmSettings = Field(default_factory=PrmSettings)
+    eval_during_training: EvalDuringTrainingSettings | None = Field(
+        None, description="grade held-out questions every N steps while training (off when unset)"
+    )
 
     @field_validator("algorithm")
     @classmethod

@@ -33,6 +33,11 @@ BASE = {"model": {"name_or_path": "tiny:test"}, "rewards": {"correctness": {"wei
         ({"trainer": {"num_generations": 1}}, "trainer: GRPO requires at least 2 generations per prompt"),
         ({"prompt": {"template": "no placeholder"}}, "prompt.template: unknown template"),
         ({"rewards": {"length": {"refrence": "group"}}}, "rewards.length.refrence: unknown parameter; did you mean 'reference'?"),
+        ({"eval_during_training": {"every_steps": 0}}, "eval_during_training.every_steps: Input should be greater than 0"),
+        ({"eval_during_training": {"limit": 8}}, "missing required key eval_during_training.every_steps"),
+        ({"eval_during_training": {"every_steps": 5, "limt": 8}}, "unknown key eval_during_training.limt; did you mean 'limit'?"),
+        ({"eval_during_training": {"every_steps": 5, "samples": 4}}, "eval_during_training.samples is 4 but greedy decoding gives one answer"),
+        ({"eval_during_training": {"every_steps": 5, "limit": 0}}, "eval_during_training.limit: Input should be greater than 0"),
     ],
 )
 def test_bad_config_names_the_key(tmp_path, change, message):

@@ -86,3 +86,17 @@ def test_cli_plots_runs_and_rejects_bad_paths(tmp_path):
     assert (tmp_path / "c.png").is_file()
     bad = subprocess.run([sys.executable, "-m", "rl", "plot", str(tmp_path / "nope")], capture_output=True, text=True, cwd=ROOT)
     assert bad.returncode == 2 and "not found" in bad.stderr
+
+
+def test_held_out_eval_during_training_gets_its_own_unsmoothed_panels(tmp_path):
+    run = write_run(tmp_path / "run", 6, 1.0)
+    evals = [{"step": step, "eval/accuracy": 0.2 + step / 10, "eval/mean_tokens": 40.0 - step, "eval/mean_tokens_correct": 30.0,
+              "eval/mean_tokens_incorrect": 50.0} for step in (0, 3, 6)]  # fmt: skip
+    with (run / "metrics.jsonl").open("a") as handle:
+        handle.write("".join(json.dumps(row) + "\n" for row in evals))
+    figure = curves_figure({"run": read_metrics(run)}, smoothing=0.9)
+    accuracy = next(a for a in figure.axes if a.get_title() == "Held-out accuracy (eval during training)")
+    tokens = next(a for a in figure.axes if a.get_title() == "Held-out mean tokens (eval during training)")
+    [line] = accuracy.get_lines()  # one line per run, the points themselves: no smoothed copy
+    assert list(line.get_xdata()) == [0, 3, 6] and list(line.get_ydata()) == pytest.approx([0.2, 0.5, 0.8])
+    assert sorted(t.get_text() for t in tokens.get_legend().get_texts()) == ["run all", "run correct", "run incorrect"]
