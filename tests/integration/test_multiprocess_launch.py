@@ -41,8 +41,13 @@ def check_run(result: subprocess.CompletedProcess, run: Path, setup: str) -> Non
 
 def test_two_process_ddp_on_cpu(tmp_path):
     # The GPU preset as is: without a GPU the processes join one gloo group (multi-CPU DDP).
-    result, run = accelerate_launch(tmp_path, "ddp.yaml", [])
+    # Held-out eval during training on: 5 questions, an odd count, shared between the 2 ranks.
+    result, run = accelerate_launch(tmp_path, "ddp.yaml", ["--set", "eval_during_training.every_steps=2", "--set", "eval_during_training.limit=5"])
     check_run(result, run, "type=MULTI_CPU backend=gloo world_size=2 deepspeed=off")
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    evals = [row for row in rows if "eval/accuracy" in row]
+    assert [row["step"] for row in evals] == [0, 2]  # one record per evaluation, written by the main process
+    assert all(row["eval/questions"] == 5 and row["eval/mean_tokens"] > 0 for row in evals)
 
 
 def test_two_process_deepspeed_zero2_on_cpu(tmp_path):
