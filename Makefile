@@ -4,7 +4,7 @@ PYTHON ?= python3
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: demo levers test lint bench clean
+.PHONY: demo levers language test lint bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -18,6 +18,9 @@ demo: $(STAMP)
 
 levers: $(STAMP)
 	$(PY) -m rl demo --suite levers
+
+language: $(STAMP)
+	$(PY) -m rl demo --suite language
 
 test: $(STAMP)
 	$(PY) -m pytest -q

@@ -109,3 +109,24 @@ def reasoning_trace(question: str, double_checks: int, wrong: bool, rng: random.
     answer = str(steps[-1][3])
     return f" {body}" + closing(answer), answer
 
+
+
+# The trace's phrases in Chinese: R1-Zero's reasoning drifts between Chinese and English (DeepSeek-R1,
+# arXiv 2501.12948, sec. 2.3.3). Short ones: every Han character costs three byte-level tokens here.
+RECHECK, CONCLUSION = "Let me double-check", "So the answer is"
+SWITCHED_PHRASES = {RECHECK: "验算", CONCLUSION: "答案是"}
+
+
+def switch_language(completion: str, phrases: dict[str, str] = SWITCHED_PHRASES) -> str:
+    """A trace whose reasoning drifts into another language part-way: its first re-check stays in
+    English, every later re-check and the conclusion are written with `phrases` (Chinese by default).
+
+    The maths (digits, operators) and the `<answer>` are untouched, so the answer is the same.
+
+    >>> switch_language(" 1 + 2 = 3 . Let me double-check . 1 + 2 = 3 . Let me double-check . 1 + 2 = 3 . So the answer is 3 . </think> <answer> 3 </answer>")
+    ' 1 + 2 = 3 . Let me double-check . 1 + 2 = 3 . 验算 . 1 + 2 = 3 . 答案是 3 . </think> <answer> 3 </answer>'
+    """
+    reasoning, close, rest = completion.partition("</think>")
+    first, *later = reasoning.split(RECHECK)
+    reasoning = first + (RECHECK + phrases[RECHECK].join(later) if later else "")
+    return reasoning.replace(CONCLUSION, phrases[CONCLUSION]) + close + rest

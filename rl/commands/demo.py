@@ -12,8 +12,9 @@ from pathlib import Path
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--suite", choices=["demo", "levers"], default="demo",
-                        help="demo: R1-Zero vs don't overthink; levers: every length control side by side")  # fmt: skip
+    parser.add_argument("--suite", choices=["demo", "levers", "language"], default="demo",
+                        help="demo: R1-Zero vs don't overthink; levers: every length control side by side; "
+                             "language: a mixing warm start trained with and without the language-consistency reward")  # fmt: skip
     parser.add_argument("--out", default=None, help="output directory (default: runs/<suite>, or runs/<suite>-seed<N> for --seed N != 0)")
     parser.add_argument("--seed", type=int, default=0, help="seed of both RL runs and the sampled evals (the shipped base is the same for every seed)")
     parser.add_argument("--seeds", type=int, nargs="+", default=None,
@@ -60,6 +61,19 @@ def run_levers_suite(args: argparse.Namespace, settings) -> int:
     return 0
 
 
+def run_language_suite(args: argparse.Namespace, settings) -> int:
+    """The language suite; its toy keeps the demo's base (the shipped one) and shrinks the rest (`LanguageSuite.toy`)."""
+    from rl.demo.language import LanguageSuite, run_language
+    from rl.demo.pipeline import DemoSettings
+
+    if args.toy:
+        settings = DemoSettings(out_dir=settings.out_dir, seed=args.seed, rebuild_base=args.rebuild_base, overrides=list(args.overrides))
+    report = run_language(settings, LanguageSuite.toy() if args.toy else LanguageSuite())
+    print(json.dumps(report["comparisons"], indent=2))
+    print(f"wrote {settings.out_dir / 'report.md'}, {settings.out_dir / 'report.json'} and {settings.out_dir / 'language.png'}")
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     import dataclasses
 
@@ -82,6 +96,8 @@ def run(args: argparse.Namespace) -> int:
     settings = dataclasses.replace(settings, rebuild_base=args.rebuild_base, ship_base=args.ship_base)
     if args.suite == "levers":
         return run_levers_suite(args, settings)
+    if args.suite == "language":
+        return run_language_suite(args, settings)
     report = run_demo(settings)
     print(json.dumps(report["comparisons"], indent=2))
     print(f"wrote {out / 'report.md'}, {out / 'report.json'} and {out / 'curves.png'}")

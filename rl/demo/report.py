@@ -226,3 +226,139 @@ def seeds_markdown(summary: dict, seeds: str, questions: int) -> str:
         lines.append(f"| {name} | {sum(acc) / len(acc):.3f} ({min(acc):.3f}-{max(acc):.3f}) | {sum(tok) / len(tok):.1f} ({min(tok):.1f}-{max(tok):.1f}) |")
     lines += ["", "![pareto over seeds](pareto_seeds.png)", "", "![test time over seeds](test_time_seeds.png)", ""]
     return "\n".join(lines)
+
+
+# The language suite (`rl.demo.language`): acceptance thresholds of its claim, checked in the report.
+CONSISTENCY_TARGET = 0.95  # held-out greedy consistency with `language`
+CONSISTENCY_GAIN = 0.2  # ... and at least this much above the run without it
+ACCURACY_TOLERANCE_POINTS = 2.0  # ... at an accuracy within this many points
+
+
+def language_run_entry(eval_dir: Path, wall_seconds: dict[str, float], stage: str) -> dict:
+    """One model's held-out numbers for the language suite: greedy accuracy, tokens and consistency (and
+    the share of answers that mix, i.e. score below 1), and the same from the sampled eval."""
+    greedy = json.loads((eval_dir / "greedy" / "summary.json").read_text())
+    sampled = json.loads((eval_dir / "sampled" / "summary.json").read_text())
+
+    def mixing_rate(samples_file: Path) -> float:
+        shares = [json.loads(line)["language_share"] for line in samples_file.read_text().splitlines() if line.strip()]
+        return round(sum(share < 1 for share in shares) / len(shares), 4) if shares else 0.0
+
+    return {
+        "accuracy": greedy["accuracy"], "mean_tokens": greedy["mean_tokens"], "language_consistency": greedy["language_consistency"],
+        "mixing_rate": mixing_rate(eval_dir / "greedy" / "samples.jsonl"), "format_rate": greedy["format_rate"],
+        "questions": greedy["questions"],
+        "sampled": {"pass@1": sampled["pass@1"], "mean_tokens": sampled["mean_tokens"], "language_consistency": sampled["language_consistency"],
+                    "mixing_rate": mixing_rate(eval_dir / "sampled" / "samples.jsonl"), "questions": sampled["questions"],
+                    "samples_per_question": sampled["samples_per_question"]},
+        "wall_seconds": {"train": wall_seconds.get(stage), "eval": wall_seconds.get(f"eval-{eval_dir.name}")},
+    }  # fmt: skip
+
+
+def consistency_training(run_dir: Path, edge: int = EDGE_STEPS) -> dict:
+    """Mean `language/consistency_mean` of the sampled training completions over the first and last `edge` steps."""
+    values = [row["language/consistency_mean"] for row in read_metrics(run_dir) if row.get("language/consistency_mean") is not None]
+    if not values:
+        return {}
+    return {f"first_{edge}_steps": round(sum(values[:edge]) / len(values[:edge]), 4), f"last_{edge}_steps": round(sum(values[-edge:]) / len(values[-edge:]), 4)}
+
+
+def mixing_example(out: Path, reference: str, other: str) -> dict | None:
+    """The first held-out question whose greedy answer mixes under `reference` and not under `other`: both answers."""
+    def answers(name: str) -> dict[str, dict]:
+        rows = [json.loads(line) for line in (out / "eval" / name / "greedy" / "samples.jsonl").read_text().splitlines() if line.strip()]
+        return {row["id"]: row for row in rows}
+
+    first, second = answers(reference), answers(other)
+    for question, row in first.items():
+        if row["language_share"] < 1 and question in second and second[question]["language_share"] == 1:
+            return {"question": row["question"], reference: row["completion"], other: second[question]["completion"]}
+    return None
+
+
+def language_report(out: Path, names: dict[str, str], configs: dict, shared: dict, wall_seconds: dict[str, float], warm_start: dict) -> dict:
+    """Write report.json, report.md and language.png of the language suite; returns the report.
+
+    `names`: {"warm_start", "reference", "with_language"} -> the model's directory name under `out/eval`.
+    `configs`: the two RL runs' configs, `shared`: what they share (all but rewards and output_dir);
+    `warm_start`: how the mixing warm start was made.
+    """
+    warm, reference, other = names["warm_start"], names["reference"], names["with_language"]
+    runs = {warm: language_run_entry(out / "eval" / warm, wall_seconds, "sft-mixing")}
+    for name in (reference, other):
+        runs[name] = {**language_run_entry(out / "eval" / name, wall_seconds, f"rl-{name}"),
+                      "training_consistency": consistency_training(out / name), "rewards": configs[name].rewards}  # fmt: skip
+    gain = runs[other]["language_consistency"] - runs[reference]["language_consistency"]
+    accuracy_points = 100 * (runs[other]["accuracy"] - runs[reference]["accuracy"])
+    report = {
+        "held_out_questions": runs[reference]["questions"], "warm_start": warm_start, "runs": runs,
+        "comparisons": {
+            "consistency_gain": round(gain, 4), "accuracy_change_points": round(accuracy_points, 2),
+            "accuracy_paired": paired(out, reference, other),
+            "acceptance": {f"consistency_at_least_{CONSISTENCY_TARGET}": runs[other]["language_consistency"] >= CONSISTENCY_TARGET,
+                           f"gain_at_least_{CONSISTENCY_GAIN}": gain >= CONSISTENCY_GAIN,
+                           f"accuracy_within_{ACCURACY_TOLERANCE_POINTS:g}_points": abs(accuracy_points) <= ACCURACY_TOLERANCE_POINTS},
+        },
+        "example": mixing_example(out, reference, other),
+        "shared_settings": shared,
+        "stage_wall_seconds": wall_seconds, "total_wall_seconds": round(sum(wall_seconds.values()), 1),
+    }  # fmt: skip
+    (out / "report.json").write_text(json.dumps(report, indent=2))
+    (out / "report.md").write_text(language_markdown(report, names))
+    plot_language(out, names)
+    return report
+
+
+def plot_language(out: Path, names: dict[str, str]) -> Path:
+    """language.png: the training consistency and accuracy of both RL runs against the step."""
+    from rl.plot import curves_figure, pyplot
+
+    labels = {names["reference"]: "correctness + format", names["with_language"]: "+ language"}
+    figure = curves_figure({label: read_metrics(out / name) for name, label in labels.items()}, ["language/consistency_mean", "accuracy"])
+    figure.suptitle("Language consistency and accuracy of the training samples (EMA 0.6, raw faint)")
+    figure.tight_layout()
+    figure.savefig(out / "language.png", dpi=110)
+    pyplot().close(figure)
+    return out / "language.png"
+
+
+def language_markdown(report: dict, names: dict[str, str]) -> str:
+    """The language suite's table, its claim as checked numbers, and an example answer of each run."""
+    runs, checks = report["runs"], report["comparisons"]
+    labels = {names["warm_start"]: "warm start (mixing)", names["reference"]: "correctness + format", names["with_language"]: "+ language"}
+    edge = f"{EDGE_STEPS}"
+    lines = [
+        f"# Language consistency ({report['held_out_questions']} held-out questions, greedy; sampled: "
+        f"{runs[names['reference']]['sampled']['samples_per_question']} samples on the first {runs[names['reference']]['sampled']['questions']})",
+        "",
+        "| run | accuracy | mean tokens | consistency | answers mixing | sampled consistency | sampled pass@1 | "
+        f"training consistency, first -> last {edge} steps | train s | eval s |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, run in runs.items():
+        training = run.get("training_consistency") or {}
+        trend = f"{training[f'first_{edge}_steps']:.3f} -> {training[f'last_{edge}_steps']:.3f}" if training else "-"
+        lines.append(
+            f"| {labels[name]} | {run['accuracy']:.3f} | {run['mean_tokens']:.1f} | {run['language_consistency']:.3f} | {run['mixing_rate']:.2f} | "
+            f"{run['sampled']['language_consistency']:.3f} | {run['sampled']['pass@1']:.3f} | {trend} | "
+            f"{seconds(run['wall_seconds']['train'])} | {seconds(run['wall_seconds']['eval'])} |"
+        )
+    pair = checks["accuracy_paired"]
+    lines += [
+        "",
+        f"- Consistency, + language vs correctness + format: {checks['consistency_gain']:+.3f}",
+        f"- Accuracy, + language vs correctness + format: {checks['accuracy_change_points']:+.1f} points, paired 95% interval "
+        f"[{pair['ci95_low']:+.1f}, {pair['ci95_high']:+.1f}] ({pair['second_only']} right only with language, {pair['first_only']} only without)",
+        "- Acceptance: " + ", ".join(f"{key} {'yes' if value else 'NO'}" for key, value in checks["acceptance"].items()),
+        f"- Total wall time: {report['total_wall_seconds']:.0f} s ("
+        + ", ".join(f"{stage} {value:.0f} s" for stage, value in report["stage_wall_seconds"].items()) + ")",
+        "",
+        "![consistency and accuracy against the training step](language.png)",
+        "",
+    ]
+    example = report.get("example")
+    if example:
+        lines += [f"Example, `{example['question']}`:", ""]
+        lines += [f"- {labels[name]}: `{example[name].strip()}`" for name in (names["reference"], names["with_language"])]
+        lines.append("")
+    return "\n".join(lines)
