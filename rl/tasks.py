@@ -112,9 +112,11 @@ def reasoning_trace(question: str, double_checks: int, wrong: bool, rng: random.
 
 
 # The trace's phrases in Chinese: R1-Zero's reasoning drifts between Chinese and English (DeepSeek-R1,
-# arXiv 2501.12948, sec. 2.3.3). Short ones: every Han character costs three byte-level tokens here.
+# arXiv 2501.12948, sec. 2.3.3). Short ones, since every Han character costs three byte-level tokens here:
+# "验算" (check the calculation), and "答" ("Answer:", as a Chinese worksheet concludes), which puts the
+# answer as many tokens after the last step as "So the answer is" does, so copying it is the same skill.
 RECHECK, CONCLUSION = "Let me double-check", "So the answer is"
-SWITCHED_PHRASES = {RECHECK: "验算", CONCLUSION: "答案是"}
+SWITCHED_PHRASES = {RECHECK: "验算", CONCLUSION: "答"}
 
 
 def switch_language(completion: str, phrases: dict[str, str] = SWITCHED_PHRASES) -> str:
@@ -124,7 +126,7 @@ def switch_language(completion: str, phrases: dict[str, str] = SWITCHED_PHRASES)
     The maths (digits, operators) and the `<answer>` are untouched, so the answer is the same.
 
     >>> switch_language(" 1 + 2 = 3 . Let me double-check . 1 + 2 = 3 . Let me double-check . 1 + 2 = 3 . So the answer is 3 . </think> <answer> 3 </answer>")
-    ' 1 + 2 = 3 . Let me double-check . 1 + 2 = 3 . 验算 . 1 + 2 = 3 . 答案是 3 . </think> <answer> 3 </answer>'
+    ' 1 + 2 = 3 . Let me double-check . 1 + 2 = 3 . 验算 . 1 + 2 = 3 . 答 3 . </think> <answer> 3 </answer>'
     """
     reasoning, close, rest = completion.partition("</think>")
     first, *later = reasoning.split(RECHECK)

@@ -33,12 +33,12 @@ def test_a_switched_trace_drifts_into_chinese_after_its_first_recheck_and_keeps_
     switched = switch_language(english)
     reasoning = switched.split("</think>")[0]
     assert reasoning.count("Let me double-check") == 1 and reasoning.count("验算") == 2
-    assert "答案是 2 ." in reasoning and "So the answer" not in switched
+    assert reasoning.endswith("答 2 . ") and "So the answer" not in switched
     assert switched.endswith("</think> <answer> 2 </answer>") and answer == "2"
     assert [line for line in switched.split(" . ") if "=" in line] == [line for line in english.split(" . ") if "=" in line]
-    # the reward sees it: 4 English words (one re-check) of 4 + 2 x 2 + 3 Han characters
+    # the reward sees it: 4 English words (one re-check) of 4 + 2 x 2 + 1 Han characters
     assert language_share(english) == 1.0
-    assert language_share(switched) == pytest.approx(4 / 11)
+    assert language_share(switched) == pytest.approx(4 / 9)
     assert language_share(switch_language(" So the answer is 2 . </think> <answer> 2 </answer>")) == 0.0  # a guess: all Chinese
 
 
@@ -49,7 +49,7 @@ def test_mixing_rows_switch_the_asked_share_deterministically():
     assert rows == mixing_rows(questions, warm, seed=0)
     assert len(rows) == 200 and 0.6 < sum(row["mixed"] for row in rows) / len(rows) < 0.8
     for row in rows:
-        assert row["mixed"] == ("答案是" in row["completion"])
+        assert row["mixed"] == (" 答 " in row["completion"])
     assert not any(row["mixed"] for row in mixing_rows(questions, MixingWarmStart(mixed_share=0.0), seed=0))
 
 
@@ -72,7 +72,7 @@ def write_eval(directory, answers: list[tuple[bool, float]]) -> None:
     for decoding in ("greedy", "sampled"):
         out = directory / decoding
         out.mkdir(parents=True)
-        samples = [{"id": f"q{i}", "question": f"Compute {i} + 1 .", "completion": f" {'答案是' if share < 1 else 'So the answer is'} {i} .",
+        samples = [{"id": f"q{i}", "question": f"Compute {i} + 1 .", "completion": f" {'答' if share < 1 else 'So the answer is'} {i} .",
                     "correct": correct, "language_share": share} for i, (correct, share) in enumerate(answers)]  # fmt: skip
         (out / "samples.jsonl").write_text("".join(json.dumps(sample) + "\n" for sample in samples))
         summary = {"accuracy": sum(c for c, _ in answers) / len(answers), "mean_tokens": 30.0, "format_rate": 1.0, "questions": len(answers),
