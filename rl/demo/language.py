@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 
 from rl.demo.levers import shared_settings
 from rl.demo.pipeline import DemoSettings, Stages, base_model, eval_stage, run_config, train_or_finished
+from rl.demo.sft import TraceMix
 from rl.tasks import switch_language
 
 logger = logging.getLogger("rl.demo")
@@ -33,17 +34,17 @@ class MixingWarmStart:
     """
 
     mixed_share: float = 0.7
+    trace_mix: TraceMix = field(default_factory=lambda: TraceMix(traces_per_question=4))  # the demo's modes and shares
     max_steps: int = 200  # SFT steps of `batch_size` traces (one pass over 800 questions x 4 traces)
     batch_size: int = 16
     learning_rate: float = 1e-3  # half the rate the base was trained at from scratch: new tokens (Han bytes) to learn
-    traces_per_question: int = 4
     seed: int = 0
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.mixed_share <= 1.0:
             raise ValueError(f"mixed_share must be in [0, 1], got {self.mixed_share}")
-        if min(self.max_steps, self.batch_size, self.traces_per_question) < 1:
-            raise ValueError("max_steps, batch_size and traces_per_question must be >= 1")
+        if min(self.max_steps, self.batch_size, self.trace_mix.traces_per_question) < 1:
+            raise ValueError("max_steps, batch_size and trace_mix.traces_per_question must be >= 1")
 
 
 @dataclass(frozen=True)
@@ -60,19 +61,21 @@ class LanguageSuite:
 
     @classmethod
     def toy(cls) -> LanguageSuite:
-        """Seconds-long, and still learning: the shipped base, a few SFT steps, a few fast GRPO steps."""
-        overrides = ("trainer.max_steps=8", "trainer.per_device_train_batch_size=16", "trainer.learning_rate=1e-3",
+        """Seconds-long, and still learning: from the shipped base, guesses only (the shortest traces, so
+        SFT and GRPO steps are cheap), half of them concluded in Chinese; a few fast GRPO steps."""
+        guesses = TraceMix(guess_share=1.0, derive_share=0.0, recheck_share=0.0, traces_per_question=1)
+        overrides = ("trainer.max_steps=6", "trainer.per_device_train_batch_size=16", "trainer.learning_rate=5e-4",
                      "trainer.save_steps=100")  # fmt: skip
-        return cls(warm_start=MixingWarmStart(max_steps=20, batch_size=16, learning_rate=2e-3, traces_per_question=1),
-                   held_out=8, sampled_held_out=4, rl_overrides=overrides)  # fmt: skip
+        return cls(warm_start=MixingWarmStart(mixed_share=0.5, trace_mix=guesses, max_steps=40, batch_size=16, learning_rate=2e-3),
+                   held_out=4, sampled_held_out=2, rl_overrides=overrides)  # fmt: skip
 
 
 def mixing_rows(questions: list[dict], warm: MixingWarmStart, seed: int) -> list[dict]:
     """The demo's SFT rows (`rl.demo.sft.sft_rows`), `warm.mixed_share` of them switched to Chinese part-way;
     each row tagged `mixed`."""
-    from rl.demo.sft import TraceMix, sft_rows
+    from rl.demo.sft import sft_rows
 
-    rows = sft_rows(questions, TraceMix(traces_per_question=warm.traces_per_question), seed)
+    rows = sft_rows(questions, warm.trace_mix, seed)
     rng = random.Random(seed)
     for row in rows:
         row["mixed"] = rng.random() < warm.mixed_share

@@ -18,6 +18,7 @@ from rl.demo.language import (
 )
 from rl.demo.pipeline import DemoSettings
 from rl.demo.report import language_report
+from rl.demo.sft import TraceMix
 from rl.tasks import reasoning_trace, switch_language
 
 QUESTION = "Compute 4 + 3 - 5 ."
@@ -44,7 +45,7 @@ def test_a_switched_trace_drifts_into_chinese_after_its_first_recheck_and_keeps_
 
 def test_mixing_rows_switch_the_asked_share_deterministically():
     questions = [{"question": f"Compute {a} + {b} ."} for a in range(1, 6) for b in range(1, 6)]
-    warm = MixingWarmStart(mixed_share=0.7, traces_per_question=8)
+    warm = MixingWarmStart(mixed_share=0.7, trace_mix=TraceMix(traces_per_question=8))
     rows = mixing_rows(questions, warm, seed=0)
     assert rows == mixing_rows(questions, warm, seed=0)
     assert len(rows) == 200 and 0.6 < sum(row["mixed"] for row in rows) / len(rows) < 0.8
