@@ -19,11 +19,11 @@ RUN_LABELS = {"sft": "base (SFT warm start)", "r1_zero": "R1-Zero (correctness +
 def reasoning_mode(completion: str) -> str:
     """Which of the warm start's modes a completion follows: guess, derive, recheck (or other)."""
     reasoning = completion.split("</think>")[0]
-    if "double-check" in reasoning:
+    if "double-check" in reasoning or "验算" in reasoning:  # the language suite's traces re-check in Chinese too
         return "recheck"
     if " = " in reasoning:
         return "derive"
-    return "guess" if "the answer is" in reasoning else "other"
+    return "guess" if "the answer is" in reasoning or "答" in reasoning else "other"
 
 
 def mode_shares(samples_file: Path) -> dict[str, float]:
@@ -247,7 +247,7 @@ def language_run_entry(eval_dir: Path, wall_seconds: dict[str, float], stage: st
     return {
         "accuracy": greedy["accuracy"], "mean_tokens": greedy["mean_tokens"], "language_consistency": greedy["language_consistency"],
         "mixing_rate": mixing_rate(eval_dir / "greedy" / "samples.jsonl"), "format_rate": greedy["format_rate"],
-        "questions": greedy["questions"],
+        "questions": greedy["questions"], "greedy_modes": mode_shares(eval_dir / "greedy" / "samples.jsonl"),
         "sampled": {"pass@1": sampled["pass@1"], "mean_tokens": sampled["mean_tokens"], "language_consistency": sampled["language_consistency"],
                     "mixing_rate": mixing_rate(eval_dir / "sampled" / "samples.jsonl"), "questions": sampled["questions"],
                     "samples_per_question": sampled["samples_per_question"]},
@@ -283,6 +283,8 @@ def language_report(out: Path, names: dict[str, str], configs: dict, shared: dic
     `configs`: the two RL runs' configs, `shared`: what they share (all but rewards and output_dir);
     `warm_start`: how the mixing warm start was made.
     """
+    import torch
+
     warm, reference, other = names["warm_start"], names["reference"], names["with_language"]
     runs = {warm: language_run_entry(out / "eval" / warm, wall_seconds, "sft-mixing")}
     for name in (reference, other):
@@ -302,6 +304,7 @@ def language_report(out: Path, names: dict[str, str], configs: dict, shared: dic
         "example": mixing_example(out, reference, other),
         "shared_settings": shared,
         "stage_wall_seconds": wall_seconds, "total_wall_seconds": round(sum(wall_seconds.values()), 1),
+        "torch_threads": torch.get_num_threads(),
     }  # fmt: skip
     (out / "report.json").write_text(json.dumps(report, indent=2))
     (out / "report.md").write_text(language_markdown(report, names))
@@ -331,15 +334,16 @@ def language_markdown(report: dict, names: dict[str, str]) -> str:
         f"# Language consistency ({report['held_out_questions']} held-out questions, greedy; sampled: "
         f"{runs[names['reference']]['sampled']['samples_per_question']} samples on the first {runs[names['reference']]['sampled']['questions']})",
         "",
-        "| run | accuracy | mean tokens | consistency | answers mixing | sampled consistency | sampled pass@1 | "
-        f"training consistency, first -> last {edge} steps | train s | eval s |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| run | accuracy | mean tokens | consistency | answers mixing | greedy modes guess / derive / recheck | sampled consistency | "
+        f"sampled pass@1 | training consistency, first -> last {edge} steps | train s | eval s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, run in runs.items():
         training = run.get("training_consistency") or {}
         trend = f"{training[f'first_{edge}_steps']:.3f} -> {training[f'last_{edge}_steps']:.3f}" if training else "-"
         lines.append(
             f"| {labels[name]} | {run['accuracy']:.3f} | {run['mean_tokens']:.1f} | {run['language_consistency']:.3f} | {run['mixing_rate']:.2f} | "
+            + " / ".join(f"{run['greedy_modes'].get(mode, 0):.2f}" for mode in ("guess", "derive", "recheck")) + " | "
             f"{run['sampled']['language_consistency']:.3f} | {run['sampled']['pass@1']:.3f} | {trend} | "
             f"{seconds(run['wall_seconds']['train'])} | {seconds(run['wall_seconds']['eval'])} |"
         )

@@ -98,5 +98,5 @@ def test_the_report_checks_the_claim_and_draws_the_curves(tmp_path):
     assert report["runs"]["ref"]["mixing_rate"] == 0.75 and report["runs"]["lang"]["training_consistency"] == {"first_10_steps": pytest.approx(0.565), "last_10_steps": pytest.approx(0.865)}
     assert report["example"]["question"] == "Compute 0 + 1 ."
     text = (tmp_path / "report.md").read_text()
-    assert "| + language | 0.750 | 30.0 | 1.000 | 0.00 |" in text and "accuracy_within_2_points yes" in text
+    assert "| + language | 0.750 | 30.0 | 1.000 | 0.00 | 1.00 / 0.00 / 0.00 |" in text and "accuracy_within_2_points yes" in text
     assert (tmp_path / "language.png").stat().st_size > 10_000
