@@ -24,6 +24,11 @@ _NOT_WORDS = re.compile(
     re.DOTALL,
 )
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
+# What a byte-level model's broken multi-byte character decodes to (bytes.decode(errors="replace")): text in
+# no language, not maths. Counted as a unit of its own script, so garbling a foreign word never makes a
+# reasoning read as consistent (it would otherwise hold no words at all and score 1).
+UNDECODABLE = "Undecodable"
+_UNDECODABLE_RUN = re.compile("\ufffd+")
 _UNICODE_SCRIPTS = (
     ("CJK", "Han"), ("HIRAGANA", "Japanese"), ("KATAKANA", "Japanese"), ("HANGUL", "Hangul"),
     ("CYRILLIC", "Cyrillic"), ("ARABIC", "Arabic"), ("HEBREW", "Hebrew"), ("GREEK", "Greek"),
@@ -47,9 +52,11 @@ def char_script(char: str) -> str | None:
 
 
 def script_units(text: str) -> list[tuple[str, str]]:
-    """(unit, script) pairs: words for alphabetic scripts, single characters for CJK ones."""
+    """(unit, script) pairs: words for alphabetic scripts, single characters for CJK ones, and each run of
+    U+FFFD (`UNDECODABLE`) as one unit of no language's script."""
+    text = _NOT_WORDS.sub(" ", text)
     units: list[tuple[str, str]] = []
-    for word in _WORD.findall(_NOT_WORDS.sub(" ", text)):
+    for word in _WORD.findall(text):
         scripts = [char_script(char) for char in word]
         if all(script == scripts[0] for script in scripts) and scripts[0] not in _CJK_SCRIPTS:
             if scripts[0] is not None:
@@ -66,7 +73,7 @@ def script_units(text: str) -> list[tuple[str, str]]:
                 run.append(char)
         if run:
             units.append(("".join(run), char_script(run[0]) or "Latin"))
-    return units
+    return units + [(run, UNDECODABLE) for run in _UNDECODABLE_RUN.findall(text)]
 
 
 def dominant_script(text: str) -> str | None:
@@ -127,7 +134,8 @@ class LanguageConsistency(RewardComponent):
 
     $$ r_{\text{lang}}(y) = \frac{\#\{\text{reasoning words in the target language}\}}{\#\{\text{reasoning words}\}} \in [0, 1] $$
 
-    LaTeX, numbers, code and symbols are not words; CJK scripts count one word per character. The
+    LaTeX, numbers, code and symbols are not words; CJK scripts count one word per character, and a run
+    of undecodable bytes (U+FFFD) one word in no language. The
     language is identified by its script (Han, Latin, Cyrillic, ...), which catches R1-Zero's
     failure mode (Chinese/English mixing). A reasoning of only maths scores 1, an empty one 0.
     Target: param `target`, else the row's `language` column, else the question's script.

@@ -37,3 +37,12 @@ def test_logs_consistency_metric():
     logged = {}
     reward(prompts=["p"], completions=["<think>ok 好</think>"], completion_ids=[[1]], log_metric=logged.__setitem__)
     assert logged["language/consistency_mean"] == pytest.approx(0.5)
+
+
+def test_undecodable_bytes_are_words_in_no_language():
+    # a byte-level model's broken Chinese decodes to U+FFFD: garbling a foreign word must not read as consistent
+    [reward], _ = build({"language": {"weight": 1.0, "target": "en"}})
+    assert _call(reward, "2 + 3 = 5 . \ufffd\ufffd 5 .") == 0.0
+    assert _call(reward, "2 + 3 = 5 . So \ufffd 5 .") == pytest.approx(0.5)
+    assert _call(reward, "2 + 3 = 5 .") == 1.0
+    assert script_units("ok \ufffd\ufffd 好") == [("ok", "Latin"), ("好", "Han"), ("\ufffd\ufffd", "Undecodable")]
