@@ -120,15 +120,17 @@ SWITCHED_PHRASES = {RECHECK: "验算", CONCLUSION: "答"}
 
 
 def switch_language(completion: str, phrases: dict[str, str] = SWITCHED_PHRASES) -> str:
-    """A trace whose reasoning drifts into another language part-way: its first re-check stays in
-    English, every later re-check and the conclusion are written with `phrases` (Chinese by default).
+    """A trace whose reasoning drifts into another language part-way: after its first derivation, every
+    re-check and the conclusion are written with `phrases` (Chinese by default).
 
-    The maths (digits, operators) and the `<answer>` are untouched, so the answer is the same.
+    The maths (digits, operators) and the `<answer>` are untouched, so the answer is the same. No English
+    phrase stays in a switched trace, so the two languages' phrases are never reinforced together: RL
+    that pays a switched trace pays Chinese, one that pays an English trace pays English.
 
-    >>> switch_language(" 1 + 2 = 3 . Let me double-check . 1 + 2 = 3 . Let me double-check . 1 + 2 = 3 . So the answer is 3 . </think> <answer> 3 </answer>")
-    ' 1 + 2 = 3 . Let me double-check . 1 + 2 = 3 . 验算 . 1 + 2 = 3 . 答 3 . </think> <answer> 3 </answer>'
+    >>> switch_language(" 1 + 2 = 3 . Let me double-check . 1 + 2 = 3 . So the answer is 3 . </think> <answer> 3 </answer>")
+    ' 1 + 2 = 3 . 验算 . 1 + 2 = 3 . 答 3 . </think> <answer> 3 </answer>'
     """
     reasoning, close, rest = completion.partition("</think>")
-    first, *later = reasoning.split(RECHECK)
-    reasoning = first + (RECHECK + phrases[RECHECK].join(later) if later else "")
-    return reasoning.replace(CONCLUSION, phrases[CONCLUSION]) + close + rest
+    for english, other in phrases.items():
+        reasoning = reasoning.replace(english, other)
+    return reasoning + close + rest

@@ -29,17 +29,19 @@ def language_share(completion: str) -> float:
     return reward(prompts=["<think>"], completions=[completion], completion_ids=[[1]])[0]
 
 
-def test_a_switched_trace_drifts_into_chinese_after_its_first_recheck_and_keeps_its_answer():
+def test_a_switched_trace_drifts_into_chinese_after_its_first_derivation_and_keeps_its_answer():
     english, answer = reasoning_trace(QUESTION, 3, False, random.Random(0))
     switched = switch_language(english)
     reasoning = switched.split("</think>")[0]
-    assert reasoning.count("Let me double-check") == 1 and reasoning.count("验算") == 2
+    assert "Let me double-check" not in reasoning and reasoning.count("验算") == 3
+    assert reasoning.startswith(" 4 + 3 = 7 . 7 - 5 = 2 . 验算 .")
     assert reasoning.endswith("答 2 . ") and "So the answer" not in switched
     assert switched.endswith("</think> <answer> 2 </answer>") and answer == "2"
     assert [line for line in switched.split(" . ") if "=" in line] == [line for line in english.split(" . ") if "=" in line]
-    # the reward sees it: 4 English words (one re-check) of 4 + 2 x 2 + 1 Han characters
+    # the reward sees it: no English word is left among 3 x 2 + 1 Han characters
     assert language_share(english) == 1.0
-    assert language_share(switched) == pytest.approx(4 / 9)
+    assert language_share(switched) == 0.0
+    assert language_share(english.replace(" 2 . So", " 2 . 验算 . So")) == pytest.approx(16 / 18)  # one more re-check, in Chinese: 16 of 18 words
     assert language_share(switch_language(" So the answer is 2 . </think> <answer> 2 </answer>")) == 0.0  # a guess: all Chinese
 
 
