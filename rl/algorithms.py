@@ -43,3 +43,16 @@ ALGORITHMS: dict[str, Algorithm] = {
 
 def algorithm_spec(name: str) -> Algorithm:
     return ALGORITHMS[name]
+
+
+def trainer_class(name: str, dynamic_sampling: object | None = None) -> tuple[type, dict]:
+    """(the trainer class of algorithm `name`, extra keyword arguments for it).
+
+    With `dynamic_sampling` (the config section, GRPO only), TRL's `GRPOTrainer` is replaced by
+    `rl.dynamic_sampling.DynamicSamplingGRPOTrainer`, which TRL does not have.
+    """
+    if dynamic_sampling is None:
+        return algorithm_spec(name).trainer_class(), {}
+    from rl.dynamic_sampling import DynamicSamplingGRPOTrainer
+
+    return DynamicSamplingGRPOTrainer, {"dynamic_sampling": dynamic_sampling}

@@ -150,7 +150,7 @@ def train(config: RunConfig, resume: bool = False, overwrite: bool = False) -> P
     (`rl.run_lock`), held until the run ends.
     """
     import rewards
-    from rl.algorithms import algorithm_spec
+    from rl.algorithms import trainer_class
     from rl.data import check_source, load_rows
     from rl.models import generation_checking, model_init_kwargs, peft_config, resolve_model
     from rl.trainer_args import completion_budget, trainer_value
@@ -161,7 +161,6 @@ def train(config: RunConfig, resume: bool = False, overwrite: bool = False) -> P
     output_dir = config.output_dir
     max_steps = int(trainer_value(config.algorithm, config.trainer, "max_steps"))
     check_output_dir(output_dir)
-    algorithm = algorithm_spec(config.algorithm)
     budget = completion_budget(config.algorithm, config.trainer)  # max_completion_length, TRL's default if unset
     reward_weights = [entry.weight for entry in rewards.parse_spec(config.rewards, budget)]  # the stack is built once the model is known
     fields = dict(config.trainer)
@@ -186,7 +185,8 @@ def train(config: RunConfig, resume: bool = False, overwrite: bool = False) -> P
         checkpoint_state = CheckpointState(reward_funcs, resume_from=checkpoint)
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", category=FutureWarning)
-            trainer = algorithm.trainer_class()(
+            trainer_type, trainer_options = trainer_class(config.algorithm, config.dynamic_sampling)
+            trainer = trainer_type(
                 model=model_path,
                 reward_funcs=reward_funcs,
                 args=args,
@@ -195,6 +195,7 @@ def train(config: RunConfig, resume: bool = False, overwrite: bool = False) -> P
                 callbacks=[
                     MetricsJsonl(output_dir / config.logging.metrics_file, resume_step=resume_step), checkpoint_state, ClippedRatioWarning(),
                 ],
+                **trainer_options,
             )
         if config.eval_during_training is not None:
             from rl.eval_during_training import eval_callback

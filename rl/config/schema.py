@@ -189,6 +189,21 @@ class LoggingSettings(Section):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
 
+class DynamicSamplingSettings(Section):
+    """DAPO dynamic sampling (arXiv 2503.14476): only prompt groups whose completions score differently enter
+    the loss; more prompts are generated to fill the batch (`rl.dynamic_sampling`). GRPO only."""
+
+    metric: str = Field(
+        "correctness",
+        description="what must differ within a group: a reward's name (correctness: DAPO's filter, neither all right nor all wrong) "
+        "or `reward` (the weighted total TRL normalises)",
+    )
+    max_rounds: int = Field(
+        4, ge=1, description="generation rounds per step at most, the first included (verl: max_num_gen_batches); "
+        "short of groups after them, filtered groups fill the batch with their tokens masked out of the loss",
+    )  # fmt: skip
+
+
 class RunConfig(Section):
     """A whole experiment."""
 
@@ -209,6 +224,7 @@ class RunConfig(Section):
     eval_during_training: EvalDuringTrainingSettings | None = Field(
         None, description="grade held-out questions every N steps while training (off when unset)"
     )
+    dynamic_sampling: DynamicSamplingSettings | None = Field(None, description="set to filter uniform groups and refill the batch (DAPO)")
 
     @field_validator("algorithm")
     @classmethod
@@ -218,6 +234,22 @@ class RunConfig(Section):
         if value not in ALGORITHMS:
             raise ValueError(f"unknown algorithm {value!r}{did_you_mean(value, list(ALGORITHMS))} (available: {', '.join(ALGORITHMS)})")
         return value
+
+    @model_validator(mode="after")
+    def _dynamic_sampling_fits(self) -> RunConfig:
+        settings = self.dynamic_sampling
+        if settings is None:
+            return self
+        if self.algorithm != "grpo":
+            raise ValueError(f"dynamic_sampling works with algorithm: grpo, not {self.algorithm}")
+        if settings.metric != "reward" and settings.metric not in self.rewards:
+            raise ValueError(
+                f"dynamic_sampling.metric: {settings.metric!r} is not a reward of this config{did_you_mean(settings.metric, list(self.rewards))} "
+                f"(rewards: {', '.join(self.rewards)}; or `reward`, the weighted total)"
+            )
+        if self.trainer.get("multi_objective_aggregation", "sum_then_normalize") != "sum_then_normalize":
+            raise ValueError("dynamic_sampling needs trainer.multi_objective_aggregation: sum_then_normalize (the default)")
+        return self
 
     @property
     def output_dir(self) -> Path:
