@@ -81,7 +81,9 @@ class Round:
     metric: torch.Tensor  # (rows,) the filter metric
     correct: torch.Tensor | None  # (rows,) the `correctness` reward, when the stack has one
     informative: torch.Tensor  # (rows / G,) bool
-    rows: list[dict[str, torch.Tensor]] = field(default_factory=list)  # per completion, global order (rank by rank), CPU; gathered only when filtering
+    rows: list[dict[str, torch.Tensor]] = field(
+        default_factory=list
+    )  # per completion, global order (rank by rank), CPU; gathered only when filtering
 
 
 class DynamicSamplingGRPOTrainer(GRPOTrainer):
@@ -127,7 +129,9 @@ class DynamicSamplingGRPOTrainer(GRPOTrainer):
         if self.multi_objective_aggregation != "sum_then_normalize":
             raise ValueError("dynamic sampling needs trainer.multi_objective_aggregation: sum_then_normalize")
         if dynamic_sampling.metric != "reward" and dynamic_sampling.metric not in self.reward_func_names:
-            raise ValueError(f"dynamic_sampling.metric: {dynamic_sampling.metric!r} is not a reward of this run ({', '.join(self.reward_func_names)}) nor `reward`")
+            raise ValueError(
+                f"dynamic_sampling.metric: {dynamic_sampling.metric!r} is not a reward of this run ({', '.join(self.reward_func_names)}) nor `reward`"
+            )
         self._gathered_rewards: torch.Tensor | None = None
 
     # TRL gathers every rank's rewards here; keep them, the filter needs the whole generation batch.
@@ -139,7 +143,9 @@ class DynamicSamplingGRPOTrainer(GRPOTrainer):
         if not self.model.training:
             return super()._generate_and_score_completions(inputs)
         metrics = self._metrics["train"]
-        reward_logged = len(metrics.get("groups/uniform_correct_frac", []))  # the correctness reward's own, per-rank value
+        reward_logged = len(
+            metrics.get("groups/uniform_correct_frac", [])
+        )  # the correctness reward's own, per-rank value
         target_groups = self.args.generation_batch_size // self.num_generations
         first = super()._generate_and_score_completions(inputs)
         rounds = [self._describe_round()]
@@ -148,7 +154,10 @@ class DynamicSamplingGRPOTrainer(GRPOTrainer):
             self._log_step(rounds, [(0, group) for group in range(target_groups)], padded=0)
             return first
         rounds[0].rows = self._gather_rows(first)
-        while len(rounds) < self.dynamic_sampling.max_rounds and sum(int(r.informative.sum()) for r in rounds) < target_groups:
+        while (
+            len(rounds) < self.dynamic_sampling.max_rounds
+            and sum(int(r.informative.sum()) for r in rounds) < target_groups
+        ):
             output = super()._generate_and_score_completions(self._refill_inputs(len(rounds), len(inputs)))
             rounds.append(self._describe_round())
             rounds[-1].rows = self._gather_rows(output)
@@ -170,10 +179,19 @@ class DynamicSamplingGRPOTrainer(GRPOTrainer):
         rewards = (rewards_per_func * weights).nansum(dim=1)
         rewards[torch.isnan(rewards_per_func).all(dim=1)] = torch.nan
         names = list(self.reward_func_names)
-        metric = rewards if self.dynamic_sampling.metric == "reward" else rewards_per_func[:, names.index(self.dynamic_sampling.metric)]
+        metric = (
+            rewards
+            if self.dynamic_sampling.metric == "reward"
+            else rewards_per_func[:, names.index(self.dynamic_sampling.metric)]
+        )
         metric = metric.float().cpu()
         correct = rewards_per_func[:, names.index("correctness")].cpu() if "correctness" in names else None
-        return Round(rewards=rewards.cpu(), metric=metric, correct=correct, informative=informative_groups(metric, self.num_generations))
+        return Round(
+            rewards=rewards.cpu(),
+            metric=metric,
+            correct=correct,
+            informative=informative_groups(metric, self.num_generations),
+        )
 
     def _gather_rows(self, output: dict) -> list[dict[str, torch.Tensor]]:
         """Every rank's completions of one round, one dict of CPU tensors each, in TRL's global order (rank by rank)."""
@@ -182,7 +200,9 @@ class DynamicSamplingGRPOTrainer(GRPOTrainer):
         allowed = (*PROMPT_KEYS, *COMPLETION_KEYS, "advantages", "num_items_in_batch")
         unknown = [key for key, value in output.items() if value is not None and key not in allowed]
         if unknown:
-            raise NotImplementedError(f"dynamic sampling handles text completions only; this batch also has {', '.join(sorted(unknown))}")
+            raise NotImplementedError(
+                f"dynamic sampling handles text completions only; this batch also has {', '.join(sorted(unknown))}"
+            )
         keys = [key for key, value in output.items() if value is not None and key != "num_items_in_batch"]
         local_rows = [{key: output[key][i].detach().cpu() for key in keys} for i in range(len(output["prompt_ids"]))]
         return gather_object(local_rows)
@@ -191,7 +211,9 @@ class DynamicSamplingGRPOTrainer(GRPOTrainer):
         """This rank's share of a further generation batch: fresh prompts, each repeated `num_generations` times."""
         dataset = self.train_dataset
         prompts = self.args.generation_batch_size // self.num_generations
-        generator = torch.Generator().manual_seed(int(self.args.seed) * 1_000_003 + self.state.global_step * 1_009 + round_index)
+        generator = torch.Generator().manual_seed(
+            int(self.args.seed) * 1_000_003 + self.state.global_step * 1_009 + round_index
+        )
         indices: list[int] = []
         while len(indices) < prompts:  # a training set smaller than one batch is drawn from again
             indices += torch.randperm(len(dataset), generator=generator).tolist()
@@ -202,8 +224,15 @@ class DynamicSamplingGRPOTrainer(GRPOTrainer):
     def _assemble(self, rounds: list[Round], first_output: dict, target_groups: int) -> dict:
         """The batch of the first `target_groups` informative groups (padded with masked ones if short), this rank's slice."""
         G = self.num_generations
-        kept = [(r, g) for r, round_ in enumerate(rounds) for g in range(len(round_.informative)) if round_.informative[g]][:target_groups]
-        padding = [(r, g) for r, round_ in enumerate(rounds) for g in range(len(round_.informative)) if not round_.informative[g]]
+        kept = [
+            (r, g) for r, round_ in enumerate(rounds) for g in range(len(round_.informative)) if round_.informative[g]
+        ][:target_groups]
+        padding = [
+            (r, g)
+            for r, round_ in enumerate(rounds)
+            for g in range(len(round_.informative))
+            if not round_.informative[g]
+        ]
         padding = padding[: target_groups - len(kept)]
         if padding:
             logger.warning("dynamic sampling: %d of %d groups after %d rounds; %d filtered groups fill the batch with their tokens masked "
@@ -227,7 +256,9 @@ class DynamicSamplingGRPOTrainer(GRPOTrainer):
         start = self.accelerator.process_index * local
         batch = self._stack(rows[start : start + local])
         device = self.accelerator.device
-        batch["num_items_in_batch"] = torch.tensor(loss_tokens, dtype=first_output["num_items_in_batch"].dtype, device=device)
+        batch["num_items_in_batch"] = torch.tensor(
+            loss_tokens, dtype=first_output["num_items_in_batch"].dtype, device=device
+        )
         self._log_step(rounds, kept, padded=len(padding))
         return batch
 
@@ -241,7 +272,9 @@ class DynamicSamplingGRPOTrainer(GRPOTrainer):
                 if key not in rows[0]:
                     continue
                 value = self._tokenizer.pad_token_id if fill == "pad_token" else fill
-                batch[key] = pad([row[key] for row in rows], padding_value=value, padding_side=side, pad_to_multiple_of=multiple).to(device)
+                batch[key] = pad(
+                    [row[key] for row in rows], padding_value=value, padding_side=side, pad_to_multiple_of=multiple
+                ).to(device)
         return batch
 
     def _log_step(self, rounds: list[Round], kept: list[tuple[int, int]], padded: int) -> None:
@@ -258,6 +291,8 @@ class DynamicSamplingGRPOTrainer(GRPOTrainer):
             return not bool(informative_groups(rounds[r].correct[g * G : (g + 1) * G], G)[0])
 
         generated = [(r, g) for r, round_ in enumerate(rounds) for g in range(len(round_.informative))]
-        metrics["groups/generated_uniform_correct_frac"].append(sum(uniform(r, g) for r, g in generated) / len(generated))
+        metrics["groups/generated_uniform_correct_frac"].append(
+            sum(uniform(r, g) for r, g in generated) / len(generated)
+        )
         if kept:
             metrics["groups/uniform_correct_frac"].append(sum(uniform(r, g) for r, g in kept) / len(kept))

@@ -33,7 +33,13 @@ def make_trainer(cls, output_dir: Path, reward, per_device_train_batch_size: int
         max_completion_length=8, max_steps=2, learning_rate=1e-3, logging_steps=1, save_strategy="no", report_to="none",
         seed=0, bf16=False, use_cpu=True,
     )  # fmt: skip
-    return cls(model=str(BASE), reward_funcs=[reward], args=args, train_dataset=Dataset.from_list([{"prompt": p} for p in PROMPTS]), **extra)
+    return cls(
+        model=str(BASE),
+        reward_funcs=[reward],
+        args=args,
+        train_dataset=Dataset.from_list([{"prompt": p} for p in PROMPTS]),
+        **extra,
+    )
 
 
 def recording(cls):
