@@ -52,7 +52,7 @@ def test_config_needs_grpo_a_known_metric_and_summed_rewards():
 def flatten(data: dict, prefix: str = "") -> dict:
     flat = {}
     for key, value in data.items():
-        if isinstance(value, dict) and value and key != "rewards":
+        if isinstance(value, dict) and value and key not in ("rewards", "dynamic_sampling"):
             flat.update(flatten(value, f"{prefix}{key}."))
         else:
             flat[f"{prefix}{key}"] = value
