@@ -4,7 +4,7 @@ PYTHON ?= python3
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: demo levers language test lint bench clean
+.PHONY: demo levers language shorten test lint bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,9 @@ levers: $(STAMP)
 
 language: $(STAMP)
 	$(PY) -m rl demo --suite language
+
+shorten: $(STAMP)
+	$(PY) -m rl demo --suite shorten
 
 test: $(STAMP)
 	$(PY) -m pytest -q

@@ -244,3 +244,36 @@ def plot_test_time(curves: dict[str, list[tuple[float, float]]], out: Path, titl
     figure.savefig(out, dpi=110)
     plt.close(figure)
     return out
+
+
+def plot_shorten(curves: dict[str, list[dict]], start: dict, out: Path, target_ratio: float, title: str) -> Path:
+    """Held-out accuracy and mean tokens against training step, one line per method (the shorten suite).
+
+    Args:
+        curves: method -> [{"step", "accuracy", "mean_tokens"}] (`eval/accuracy`, `eval/mean_tokens` of its run).
+        start: the start model's final held-out eval (`accuracy`, `mean_tokens`), drawn as dashed lines:
+            accuracy 1 point below it and `target_ratio` x its tokens are the targets.
+    """
+    plt = pyplot()
+    figure, (accuracy_axis, tokens_axis) = plt.subplots(1, 2, figsize=(13, 5))
+    for name, points in curves.items():
+        steps = [p["step"] for p in points]
+        accuracy_axis.plot(steps, [p["accuracy"] for p in points], marker="o", markersize=3, label=name)
+        tokens_axis.plot(steps, [p["mean_tokens"] for p in points], marker="o", markersize=3, label=name)
+    accuracy_axis.axhline(start["accuracy"], color="black", linestyle="--", alpha=0.6, label=f"start model, final eval ({start['accuracy']:.3f})")
+    accuracy_axis.axhline(start["accuracy"] - 0.01, color="grey", linestyle=":", alpha=0.8, label="target: within 1 point")
+    tokens_axis.axhline(start["mean_tokens"], color="black", linestyle="--", alpha=0.6, label=f"start model, final eval ({start['mean_tokens']:.1f})")
+    tokens_axis.axhline(target_ratio * start["mean_tokens"], color="grey", linestyle=":", alpha=0.8, label=f"target: {target_ratio}x")
+    for axis, label in ((accuracy_axis, "accuracy"), (tokens_axis, "mean completion tokens")):
+        axis.set_xlabel("training step")
+        axis.set_ylabel(f"held-out {label} (greedy)")
+        axis.grid(alpha=0.3)
+        axis.legend(fontsize=8, loc="best")
+    if not any(curves.values()):
+        accuracy_axis.set_title("no held-out evaluation was logged during training", fontsize=9)
+    figure.suptitle(title)
+    figure.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(out, dpi=110)
+    plt.close(figure)
+    return out

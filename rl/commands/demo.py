@@ -1,6 +1,7 @@
 """Run the CPU demo: R1-Zero vs "don't overthink" RL from the shipped base, held-out evals, report and curves.
 
-`--suite levers` runs every length control from the same warm start instead (Pareto and test-time charts).
+`--suite levers` runs every length control from the same warm start instead (Pareto and test-time charts);
+`--suite shorten` shortens the demo's R1-Zero model with each length method and the DLER recipe.
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ from pathlib import Path
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--suite", choices=["demo", "levers", "language"], default="demo",
+    parser.add_argument("--suite", choices=["demo", "levers", "language", "shorten"], default="demo",
                         help="demo: R1-Zero vs don't overthink; levers: every length control side by side; "
-                             "language: a mixing warm start trained with and without the language-consistency reward")  # fmt: skip
+                             "language: a mixing warm start trained with and without the language-consistency reward; "
+                             "shorten: cut the demo's R1-Zero overthinker with each length method and the DLER recipe")  # fmt: skip
     parser.add_argument("--out", default=None, help="output directory (default: runs/<suite>, or runs/<suite>-seed<N> for --seed N != 0)")
     parser.add_argument("--seed", type=int, default=0, help="seed of both RL runs and the sampled evals (the shipped base is the same for every seed)")
     parser.add_argument("--seeds", type=int, nargs="+", default=None,
@@ -74,6 +76,19 @@ def run_language_suite(args: argparse.Namespace, settings) -> int:
     return 0
 
 
+def run_shorten_suite(args: argparse.Namespace, settings) -> int:
+    """From the demo's R1-Zero model (`runs/demo`, or `runs/demo-seed<N>`; made by the demo if missing)."""
+    from rl.demo.shorten import run_shorten
+
+    demo_dir = None if args.toy else Path("runs/demo" if args.seed == 0 else f"runs/demo-seed{args.seed}")
+    toy_eval = {"every_steps": 1, "limit": 4, "greedy": True, "max_new_tokens": 24} if args.toy else None
+    report = run_shorten(settings, demo_dir=demo_dir, eval_during_training=toy_eval)
+    print(json.dumps({name: {k: m[k] for k in ("accuracy", "mean_tokens", "tokens_ratio")} for name, m in report["methods"].items()}, indent=2))
+    out = settings.out_dir
+    print(f"wrote {out / 'report.md'}, {out / 'report.json'} and {out / 'shorten.png'}")
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     import dataclasses
 
@@ -98,6 +113,8 @@ def run(args: argparse.Namespace) -> int:
         return run_levers_suite(args, settings)
     if args.suite == "language":
         return run_language_suite(args, settings)
+    if args.suite == "shorten":
+        return run_shorten_suite(args, settings)
     report = run_demo(settings)
     print(json.dumps(report["comparisons"], indent=2))
     print(f"wrote {out / 'report.md'}, {out / 'report.json'} and {out / 'curves.png'}")

@@ -365,4 +365,43 @@ def language_markdown(report: dict, names: dict[str, str]) -> str:
         lines += [f"Example, `{example['question']}`:", ""]
         lines += [f"- {labels[name]}: `{example[name].strip()}`" for name in (names["reference"], names["with_language"])]
         lines.append("")
+
+
+def shorten_markdown(report: dict) -> str:
+    """The shorten suite's table: each method's held-out greedy/sampled numbers against the start model's, and the target."""
+    start, methods, target = report["start"], report["methods"], report["target"]
+    k_key = next(key for key in start if key.startswith("sampled_maj@"))
+    lines = [
+        f"# Shortening R1-Zero's overthinker (seed {report['seed']}, {report['held_out_questions']} held-out questions, {report['steps']} steps each)",
+        "",
+        "Every method starts from the demo's R1-Zero model with the same settings; only its reward or recipe differs",
+        "(`shared_settings` and each method's `rewards`/`recipe` in report.json). Greedy unless marked sampled; paired = the",
+        "accuracy difference to the start model on the same questions, with its 95% interval.",
+        "",
+        f"| method | accuracy | mean tokens | tokens vs start | accuracy vs start (paired 95%) | sampled pass@1 | sampled {k_key.split('_')[1]} "
+        "| sampled mean tokens | rounds/step | train s |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+        f"| R1-Zero (start) | {start['accuracy']:.3f} | {start['mean_tokens']:.1f} | 1.00x | - | {start['sampled_pass@1']:.3f} | {start[k_key]:.3f} "
+        f"| {start['sampled_mean_tokens']:.1f} | - | - |",
+    ]
+    for name, m in sorted(methods.items(), key=lambda item: item[1]["tokens_ratio"]):
+        pair = m["paired_vs_start"]
+        rounds = m["dynamic_sampling"]["rounds_per_step"] if m.get("dynamic_sampling") else None
+        lines.append(
+            f"| {name} | {m['accuracy']:.3f} | {m['mean_tokens']:.1f} | {m['tokens_ratio']:.2f}x | {m['accuracy_points']:+.1f} "
+            f"[{pair['ci95_low']:+.1f}, {pair['ci95_high']:+.1f}] | {m['sampled_pass@1']:.3f} | {m[k_key]:.3f} | {m['sampled_mean_tokens']:.1f} "
+            f"| {'-' if rounds is None else f'{rounds:.2f}'} | {seconds(m['train_seconds'])} |"
+        )
+    best = methods[target["best"]]
+    lines += [
+        "",
+        f"Target: at most {target['tokens_ratio']}x the start model's tokens with accuracy at most {-target['accuracy_points']:.0f} point below it: "
+        + ("met" if target["met"] else "not met")
+        + f" (closest: {target['best']}, {best['tokens_ratio']:.2f}x, {best['accuracy_points']:+.1f} points).",
+        "",
+        f"Total wall time: {report['total_wall_seconds']:.0f} s (" + ", ".join(f"{stage} {s:.0f} s" for stage, s in report["stage_wall_seconds"].items()) + ")",
+        "",
+        "![held-out accuracy and tokens during training](shorten.png)",
+        "",
+    ]
     return "\n".join(lines)
