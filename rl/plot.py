@@ -246,11 +246,13 @@ def plot_test_time(curves: dict[str, list[tuple[float, float]]], out: Path, titl
     return out
 
 
-def plot_shorten(curves: dict[str, list[dict]], start: dict, out: Path, target_ratio: float, title: str) -> Path:
-    """Held-out accuracy and mean tokens against training step, one line per method (the shorten suite).
+def plot_shorten(curves: dict[str, list[dict]], start: dict, out: Path, target_ratio: float, title: str, source: str = "held-out, greedy") -> Path:
+    """Accuracy and mean tokens against training step, one line per method (the shorten suite).
 
     Args:
-        curves: method -> [{"step", "accuracy", "mean_tokens"}] (`eval/accuracy`, `eval/mean_tokens` of its run).
+        curves: method -> [{"step", "accuracy", "mean_tokens"}]: `eval/accuracy`, `eval/mean_tokens` of its run
+            (held-out, graded during training), or the training batches' `accuracy`, `completions/mean_length`.
+        source: what the curves are, for the axis labels.
         start: the start model's final held-out eval (`accuracy`, `mean_tokens`), drawn as dashed lines:
             accuracy 1 point below it and `target_ratio` x its tokens are the targets.
     """
@@ -266,11 +268,9 @@ def plot_shorten(curves: dict[str, list[dict]], start: dict, out: Path, target_r
     tokens_axis.axhline(target_ratio * start["mean_tokens"], color="grey", linestyle=":", alpha=0.8, label=f"target: {target_ratio}x")
     for axis, label in ((accuracy_axis, "accuracy"), (tokens_axis, "mean completion tokens")):
         axis.set_xlabel("training step")
-        axis.set_ylabel(f"held-out {label} (greedy)")
+        axis.set_ylabel(f"{label} ({source})")
         axis.grid(alpha=0.3)
         axis.legend(fontsize=8, loc="best")
-    if not any(curves.values()):
-        accuracy_axis.set_title("no held-out evaluation was logged during training", fontsize=9)
     figure.suptitle(title)
     figure.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)

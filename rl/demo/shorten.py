@@ -143,6 +143,14 @@ def eval_curve(run_dir: Path) -> list[dict]:
     ]
 
 
+def training_curve(run_dir: Path) -> list[dict]:
+    """(step, accuracy, mean tokens) of the sampled training batches, in step order (when no held-out eval was logged)."""
+    from rl.plot import read_metrics
+
+    rows = [row for row in read_metrics(run_dir) if row.get("accuracy") is not None and row.get("completions/mean_length") is not None]
+    return [{"step": row["step"], "accuracy": row["accuracy"], "mean_tokens": row["completions/mean_length"]} for row in rows]
+
+
 def dynamic_sampling_summary(run_dir: Path) -> dict | None:
     """Mean generation rounds and groups per step of a dynamic-sampling run, from its metrics.jsonl."""
     from rl.plot import read_metrics
@@ -210,6 +218,7 @@ def run_shorten(
             methods[name].update({
                 "rewards": config.rewards, "recipe": {key: flat_settings(config).get(key) for key in sorted(RECIPE_KEYS.get(name, ()))},
                 "train_seconds": stages.wall_seconds.get(f"rl-{directory_name(name)}"), "eval_during_training": eval_curve(run_dir),
+                "training_curve": training_curve(run_dir),
                 "dynamic_sampling": dynamic_sampling_summary(run_dir),
             })  # fmt: skip
         within = {name: m for name, m in methods.items() if m["accuracy_points"] >= TARGET_ACCURACY_POINTS}
@@ -226,9 +235,10 @@ def run_shorten(
             "eval_during_training": configs[REFERENCE].model_dump(mode="json").get("eval_during_training"),
             "stage_wall_seconds": stages.wall_seconds, "total_wall_seconds": round(sum(stages.wall_seconds.values()), 1),
         }  # fmt: skip
-        curves = {name: m["eval_during_training"] for name, m in methods.items()}
-        plot_shorten(curves, start, out / "shorten.png", TARGET_TOKENS_RATIO,
-                     f"Shortening R1-Zero's overthinker (seed {settings.seed}; held-out, greedy)")  # fmt: skip
+        held_out = all(m["eval_during_training"] for m in methods.values())
+        curves = {name: m["eval_during_training" if held_out else "training_curve"] for name, m in methods.items()}
+        source = "held-out, greedy" if held_out else "training batches, sampled"
+        plot_shorten(curves, start, out / "shorten.png", TARGET_TOKENS_RATIO, f"Shortening R1-Zero's overthinker (seed {settings.seed})", source)
         (out / "report.json").write_text(json.dumps(report, indent=2))
         (out / "report.md").write_text(shorten_markdown(report))
         return report
