@@ -262,9 +262,9 @@ def plot_shorten(curves: dict[str, list[dict]], start: dict, out: Path, target_r
         steps = [p["step"] for p in points]
         accuracy_axis.plot(steps, [p["accuracy"] for p in points], marker="o", markersize=3, label=name)
         tokens_axis.plot(steps, [p["mean_tokens"] for p in points], marker="o", markersize=3, label=name)
-    accuracy_axis.axhline(start["accuracy"], color="black", linestyle="--", alpha=0.6, label=f"start model, final eval ({start['accuracy']:.3f})")
+    accuracy_axis.axhline(start["accuracy"], color="black", linestyle="--", alpha=0.6, label=f"start model, held-out greedy ({start['accuracy']:.3f})")
     accuracy_axis.axhline(start["accuracy"] - 0.01, color="grey", linestyle=":", alpha=0.8, label="target: within 1 point")
-    tokens_axis.axhline(start["mean_tokens"], color="black", linestyle="--", alpha=0.6, label=f"start model, final eval ({start['mean_tokens']:.1f})")
+    tokens_axis.axhline(start["mean_tokens"], color="black", linestyle="--", alpha=0.6, label=f"start model, held-out greedy ({start['mean_tokens']:.1f})")
     tokens_axis.axhline(target_ratio * start["mean_tokens"], color="grey", linestyle=":", alpha=0.8, label=f"target: {target_ratio}x")
     for axis, label in ((accuracy_axis, "accuracy"), (tokens_axis, "mean completion tokens")):
         axis.set_xlabel("training step")
