@@ -31,7 +31,7 @@ DYNAMIC_SAMPLING = {"metric": "correctness", "max_rounds": 3}
 # DLER's truncation budget here: a plain derivation takes ~31-40 tokens, R1-Zero's re-checking answers ~80.
 DLER_BUDGET = 48
 # Held-out grading during training (every method alike, with the start model's budget so that a cut never scores).
-EVAL_DURING_TRAINING = {"every_steps": 10, "limit": 128, "greedy": True, "max_new_tokens": 128}
+EVAL_DURING_TRAINING = {"every_steps": 10, "limit": 64, "greedy": True, "max_new_tokens": 128}
 # What each method may change besides `rewards` (dotted config keys); everything else equals REFERENCE's config.
 RECIPE_KEYS = {
     "length+dynamic_sampling": {"dynamic_sampling"},
