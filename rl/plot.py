@@ -253,7 +253,7 @@ def plot_shorten(curves: dict[str, list[dict]], start: dict, out: Path, target_r
         curves: method -> [{"step", "accuracy", "mean_tokens"}]: `eval/accuracy`, `eval/mean_tokens` of its run
             (held-out, graded during training), or the training batches' `accuracy`, `completions/mean_length`.
         source: what the curves are, for the axis labels.
-        start: the start model's final held-out eval (`accuracy`, `mean_tokens`), drawn as dashed lines:
+        start: the start model's final held-out eval (`accuracy`, `mean_tokens`, `questions`), drawn as dashed lines:
             accuracy 1 point below it and `target_ratio` x its tokens are the targets.
     """
     plt = pyplot()
@@ -262,9 +262,9 @@ def plot_shorten(curves: dict[str, list[dict]], start: dict, out: Path, target_r
         steps = [p["step"] for p in points]
         accuracy_axis.plot(steps, [p["accuracy"] for p in points], marker="o", markersize=3, label=name)
         tokens_axis.plot(steps, [p["mean_tokens"] for p in points], marker="o", markersize=3, label=name)
-    accuracy_axis.axhline(start["accuracy"], color="black", linestyle="--", alpha=0.6, label=f"start model, held-out greedy ({start['accuracy']:.3f})")
+    accuracy_axis.axhline(start["accuracy"], color="black", linestyle="--", alpha=0.6, label=f"start model, final eval, {start['questions']} questions ({start['accuracy']:.3f})")
     accuracy_axis.axhline(start["accuracy"] - 0.01, color="grey", linestyle=":", alpha=0.8, label="target: within 1 point")
-    tokens_axis.axhline(start["mean_tokens"], color="black", linestyle="--", alpha=0.6, label=f"start model, held-out greedy ({start['mean_tokens']:.1f})")
+    tokens_axis.axhline(start["mean_tokens"], color="black", linestyle="--", alpha=0.6, label=f"start model, final eval, {start['questions']} questions ({start['mean_tokens']:.1f})")
     tokens_axis.axhline(target_ratio * start["mean_tokens"], color="grey", linestyle=":", alpha=0.8, label=f"target: {target_ratio}x")
     for axis, label in ((accuracy_axis, "accuracy"), (tokens_axis, "mean completion tokens")):
         axis.set_xlabel("training step")

@@ -393,11 +393,14 @@ def shorten_markdown(report: dict) -> str:
             f"| {'-' if rounds is None else f'{rounds:.2f}'} | {seconds(m['train_seconds'])} |"
         )
     best = methods[target["best"]]
+    verdict = "met" if target["met"] else "not met"
+    shortfalls = [f"{target['accuracy_shortfall_points']:.1f} point(s) short of the accuracy target"] if target["accuracy_shortfall_points"] else []
+    shortfalls += [f"{target['tokens_ratio_excess']:.2f}x above the token target"] if target["tokens_ratio_excess"] else []
     lines += [
         "",
         f"Target: at most {target['tokens_ratio']}x the start model's tokens with accuracy at most {-target['accuracy_points']:.0f} point below it: "
-        + ("met" if target["met"] else "not met")
-        + f" (closest: {target['best']}, {best['tokens_ratio']:.2f}x, {best['accuracy_points']:+.1f} points).",
+        f"{verdict}; closest: {target['best']}, {best['tokens_ratio']:.2f}x the tokens at {best['accuracy_points']:+.1f} points"
+        + (f" ({' and '.join(shortfalls)})." if shortfalls else "."),
         "",
         f"Total wall time: {report['total_wall_seconds']:.0f} s (" + ", ".join(f"{stage} {s:.0f} s" for stage, s in report["stage_wall_seconds"].items()) + ")",
         "",

@@ -99,13 +99,12 @@ def check_only_reward_or_recipe_differs(configs: dict) -> None:
 
 def shorten_configs(settings: DemoSettings, start_model: str, eval_during_training: dict | None) -> dict:
     """Each method's config: the demo's R1-Zero preset from `start_model`, `STEPS` steps, its overrides (checked)."""
-    from rl.config.schema import RunConfig
     from rl.trainer_args import completion_budget
 
     start = run_config(settings, START, start_model)
     length_settings = run_config(settings, "dont_overthink", start_model).rewards["length"]
     shared = [f"trainer.max_steps={STEPS}"]
-    if eval_during_training and "eval_during_training" in RunConfig.model_fields:
+    if eval_during_training:
         shared.append(f"eval_during_training={json.dumps(eval_during_training)}")
     shared += settings.overrides  # --set and the toy sizes last, so they win
     overrides = method_overrides(start.rewards, completion_budget(start.algorithm, start.trainer), length_settings)
@@ -147,8 +146,15 @@ def training_curve(run_dir: Path) -> list[dict]:
     """(step, accuracy, mean tokens) of the sampled training batches, in step order (when no held-out eval was logged)."""
     from rl.plot import read_metrics
 
-    rows = [row for row in read_metrics(run_dir) if row.get("accuracy") is not None and row.get("completions/mean_length") is not None]
-    return [{"step": row["step"], "accuracy": row["accuracy"], "mean_tokens": row["completions/mean_length"]} for row in rows]
+    rows = [
+        row
+        for row in read_metrics(run_dir)
+        if row.get("accuracy") is not None and row.get("completions/mean_length") is not None
+    ]
+    return [
+        {"step": row["step"], "accuracy": row["accuracy"], "mean_tokens": row["completions/mean_length"]}
+        for row in rows
+    ]
 
 
 def dynamic_sampling_summary(run_dir: Path) -> dict | None:
@@ -183,6 +189,16 @@ def summarize(out: Path, name: str, reference: dict | None) -> dict:
             entry["tokens_ratio"] <= TARGET_TOKENS_RATIO and entry["accuracy_points"] >= TARGET_ACCURACY_POINTS
         )
     return entry
+
+
+def closest_to_target(methods: dict[str, dict]) -> str:
+    """The method nearest the target: the most accurate of those at or below the token target (ties: fewer tokens);
+    if none is, the shortest of those within the accuracy target; else the shortest."""
+    short = [name for name, m in methods.items() if m["tokens_ratio"] <= TARGET_TOKENS_RATIO]
+    if short:
+        return max(short, key=lambda name: (methods[name]["accuracy"], -methods[name]["tokens_ratio"]))
+    accurate = [name for name, m in methods.items() if m["accuracy_points"] >= TARGET_ACCURACY_POINTS] or list(methods)
+    return min(accurate, key=lambda name: methods[name]["tokens_ratio"])
 
 
 def run_shorten(
@@ -221,24 +237,29 @@ def run_shorten(
                 "training_curve": training_curve(run_dir),
                 "dynamic_sampling": dynamic_sampling_summary(run_dir),
             })  # fmt: skip
-        within = {name: m for name, m in methods.items() if m["accuracy_points"] >= TARGET_ACCURACY_POINTS}
-        best = (
-            min(within, key=lambda name: within[name]["tokens_ratio"])
-            if within
-            else max(methods, key=lambda name: methods[name]["accuracy"])
-        )
+        best = closest_to_target(methods)
         report = {
             "seed": settings.seed, "start_model": model, "steps": configs[REFERENCE].trainer["max_steps"], "held_out_questions": start["questions"], "start": start,
             "methods": methods, "target": {"tokens_ratio": TARGET_TOKENS_RATIO, "accuracy_points": TARGET_ACCURACY_POINTS,
-                                           "best": best, "met": bool(methods[best]["meets_target"])},
+                                           "best": best, "met": bool(methods[best]["meets_target"]),
+                                           "accuracy_shortfall_points": round(max(0.0, TARGET_ACCURACY_POINTS - methods[best]["accuracy_points"]), 2),
+                                           "tokens_ratio_excess": round(max(0.0, methods[best]["tokens_ratio"] - TARGET_TOKENS_RATIO), 3)},
             "shared_settings": {key: value for key, value in flat_settings(configs[REFERENCE]).items() if key not in ("rewards", "trainer.output_dir")},
             "eval_during_training": configs[REFERENCE].model_dump(mode="json").get("eval_during_training"),
             "stage_wall_seconds": stages.wall_seconds, "total_wall_seconds": round(sum(stages.wall_seconds.values()), 1),
         }  # fmt: skip
         held_out = all(m["eval_during_training"] for m in methods.values())
         curves = {name: m["eval_during_training" if held_out else "training_curve"] for name, m in methods.items()}
-        source = "held-out, greedy" if held_out else "training batches, sampled"
-        plot_shorten(curves, start, out / "shorten.png", TARGET_TOKENS_RATIO, f"Shortening R1-Zero's overthinker (seed {settings.seed})", source)
+        questions = (configs[REFERENCE].eval_during_training.limit if held_out else None) or "all"
+        source = f"first {questions} held-out questions, greedy" if held_out else "training batches, sampled"
+        plot_shorten(
+            curves,
+            start,
+            out / "shorten.png",
+            TARGET_TOKENS_RATIO,
+            f"Shortening R1-Zero's overthinker (seed {settings.seed})",
+            source,
+        )
         (out / "report.json").write_text(json.dumps(report, indent=2))
         (out / "report.md").write_text(shorten_markdown(report))
         return report

@@ -57,5 +57,17 @@ def test_a_method_that_changes_anything_else_is_refused(configs):
 def test_shorten_chart_draws_each_methods_held_out_curve(tmp_path):
     curves = {"length": [{"step": 0, "accuracy": 0.87, "mean_tokens": 83.0}, {"step": 10, "accuracy": 0.85, "mean_tokens": 40.0}],
               "dler": [{"step": 0, "accuracy": 0.87, "mean_tokens": 83.0}, {"step": 10, "accuracy": 0.86, "mean_tokens": 33.0}]}  # fmt: skip
-    out = plot_shorten(curves, {"accuracy": 0.871, "mean_tokens": 83.5}, tmp_path / "shorten.png", 0.45, "title")
+    out = plot_shorten(
+        curves, {"accuracy": 0.871, "mean_tokens": 83.5, "questions": 256}, tmp_path / "shorten.png", 0.45, "title"
+    )
     assert out == tmp_path / "shorten.png" and out.stat().st_size > 10_000
+
+
+def test_the_closest_method_is_the_most_accurate_short_one():
+    from rl.demo.shorten import closest_to_target
+
+    methods = {"long": {"tokens_ratio": 0.91, "accuracy": 0.875, "accuracy_points": 0.4},
+               "short": {"tokens_ratio": 0.41, "accuracy": 0.848, "accuracy_points": -2.3},
+               "shorter": {"tokens_ratio": 0.37, "accuracy": 0.855, "accuracy_points": -1.6}}  # fmt: skip
+    assert closest_to_target(methods) == "shorter"
+    assert closest_to_target({"long": methods["long"]}) == "long"
