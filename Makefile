@@ -4,7 +4,7 @@ PYTHON ?= python3
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: demo levers language shorten test lint bench clean
+.PHONY: demo levers language shorten test-time test lint bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,6 +24,9 @@ language: $(STAMP)
 
 shorten: $(STAMP)
 	$(PY) -m rl demo --suite shorten
+
+test-time: $(STAMP)
+	$(PY) -m rl demo --suite test_time
 
 test: $(STAMP)
 	$(PY) -m pytest -q

@@ -6,6 +6,7 @@ Writes `samples.jsonl` (one line per sample) and `summary.json`.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import time
@@ -14,6 +15,7 @@ from pathlib import Path
 
 from rl.config import RunConfig
 from rl.errors import ConfigError, first_line
+from rl.eval_metrics import mean
 
 logger = logging.getLogger("rl.evaluate")
 
@@ -49,11 +51,8 @@ def eval_split(config: RunConfig) -> str:
 Generations = list[list[tuple[str, list[int]]]]  # per prompt, K samples of (completion text, completion token ids)
 
 
-def generate_hf(model_path: str, prompts: list, settings: EvalSettings, max_new_tokens: int, chat_template_kwargs: dict | None = None) -> Generations:
-    """(completion text, completion token ids up to and including EOS) for K samples per prompt, with a progress bar.
-
-    Loads the model and tokenizer from `model_path`, then `generate_with_model`.
-    """
+def load_model(model_path: str):
+    """(model in eval mode, tokenizer) from `model_path`, a load failure reported in one line."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     try:
@@ -62,6 +61,15 @@ def generate_hf(model_path: str, prompts: list, settings: EvalSettings, max_new_
         raise ConfigError(f"--model {model_path}: cannot load it: {first_line(error)}") from None
     model = AutoModelForCausalLM.from_pretrained(model_path)
     model.eval()
+    return model, tokenizer
+
+
+def generate_hf(model_path: str, prompts: list, settings: EvalSettings, max_new_tokens: int, chat_template_kwargs: dict | None = None) -> Generations:
+    """(completion text, completion token ids up to and including EOS) for K samples per prompt, with a progress bar.
+
+    Loads the model and tokenizer from `model_path`, then `generate_with_model`.
+    """
+    model, tokenizer = load_model(model_path)
     return generate_with_model(model, tokenizer, prompts, settings, max_new_tokens, chat_template_kwargs)
 
 
@@ -117,6 +125,32 @@ def generate_with_model(
     finally:
         tokenizer.padding_side = padding_side
     return results
+
+
+def generate_beam(model_path: str, prompts: list, verifier, strategy, settings: EvalSettings, max_new_tokens: int,
+                  chat_template_kwargs: dict | None = None) -> tuple[Generations, list]:  # fmt: skip
+    """Verifier-guided step-level beam search (`rl.search.beam_search`) with HF `generate`, with a progress bar.
+
+    Returns (per prompt, its completed beams as (text, token ids), best first; the `SearchResult`s).
+    Sampled at `settings.temperature`, `settings.batch_size` prompts' beams per generate call.
+    """
+    from tqdm.auto import tqdm
+
+    from rewards.layout import eos_token_ids, generation_prompt
+    from rl.search import HFStepGenerator, beam_search
+
+    model, tokenizer = load_model(model_path)
+    if tokenizer.pad_token is None:  # as TRL does for training
+        tokenizer.pad_token = tokenizer.eos_token
+    stop_ids = list(eos_token_ids(tokenizer, model.generation_config, include_pad=False))
+    texts = [generation_prompt(tokenizer, p, chat_template_kwargs) for p in prompts]
+    prompt_ids = [tokenizer(text, add_special_tokens=False)["input_ids"] for text in texts]
+    generator = HFStepGenerator(model, tokenizer, prompt_ids, stop_ids, max_new_tokens, strategy.scoring.separator_for(verifier),
+                                strategy.beam.max_step_tokens, settings.temperature, batch_size=settings.batch_size * strategy.beam.beams)  # fmt: skip
+    with tqdm(total=len(texts), desc=f"beam search (N={strategy.beam.beams}, M={strategy.beam.beam_width})", unit="question") as progress:
+        results = beam_search(list(prompts), generator, verifier, strategy.beam, strategy.scoring, progress=progress.update)
+    generations = [[(generator.decode(beam.token_ids), beam.token_ids) for beam in result.completed] for result in results]
+    return generations, results
 
 
 def generate_vllm(model_path: str, prompts: list, settings: EvalSettings, max_new_tokens: int, chat_template_kwargs: dict | None = None) -> Generations:
@@ -230,47 +264,98 @@ def sample_rates(samples: list[dict]) -> dict[str, float | None]:
     }
 
 
-def evaluate(config: RunConfig, model: str, settings: EvalSettings, out_dir: Path) -> dict:
-    """Generate, grade (as training does) and summarise; returns the summary (also in `out_dir/summary.json`)."""
+def evaluate(config: RunConfig, model: str, settings: EvalSettings, out_dir: Path, strategy=None, verifier=None) -> dict:
+    """Generate, grade (as training does) and summarise; returns the summary (also in `out_dir/summary.json`).
+
+    `strategy` (`rl.strategies.Strategy`; default: `greedy` when `settings.greedy`, else `sample`) picks
+    the answer of each question; `verifier` overrides the one `strategy.verifier` names (tests, suites
+    that score with one verifier many times). Besides the sample statistics, every summary has the
+    accuracy of the strategy's answer (`answer_accuracy`) and the tokens it generated per question
+    (`generated_tokens_per_question`, discarded samples and pruned beams included).
+    """
+    import rewards
     from rl.data import load_rows
-    from rl.eval_metrics import accuracy_by_length_quintile, mean, pass_at_k
     from rl.models import generation_checking, resolve_model
+    from rl.selection import completion_scores
+    from rl.strategies import Strategy, choose_best_of_n, load_strategy_verifier
     from rl.trainer_args import completion_budget
 
     started = time.perf_counter()
+    strategy = strategy or Strategy(name="greedy" if settings.greedy else "sample")
+    strategy.check(settings, verifier)
+    if strategy.name == "greedy" and not settings.greedy:
+        settings = dataclasses.replace(settings, greedy=True)
     try:
         model_path = resolve_model(config.model.model_copy(update={"name_or_path": model}))
     except ConfigError as error:
         raise ConfigError(str(error).replace("model.name_or_path", "--model")) from None
+    verifier = load_strategy_verifier(strategy, verifier)
     data = config.data.model_copy(update={"limit": settings.limit or config.data.limit})
     rows = load_rows(data, config.prompt, split=eval_split(config))
     max_new_tokens = settings.max_new_tokens or completion_budget(config.algorithm, config.trainer)
     chat_template_kwargs = config.trainer.get("chat_template_kwargs")
     checking = generation_checking(model_path, config.answer_checking, max_new_tokens, chat_template_kwargs, config.model.trust_remote_code)
-    generate = generate_vllm if use_vllm() else generate_hf
-    generations = generate(model_path, list(rows["prompt"]), settings, max_new_tokens, chat_template_kwargs)
+    if strategy.name == "beam":
+        generations, results = generate_beam(model_path, list(rows["prompt"]), verifier, strategy, settings, max_new_tokens, chat_template_kwargs)
+        generated_tokens = [result.generated_tokens for result in results]
+    else:
+        generate = generate_vllm if use_vllm() else generate_hf
+        generations = generate(model_path, list(rows["prompt"]), settings, max_new_tokens, chat_template_kwargs)
+        generated_tokens = [sum(len(ids) for _, ids in outputs) for outputs in generations]
     per_question = grade_samples(config.rewards, list(rows), generations, checking)
     samples = [sample for graded in per_question for sample in graded]
 
-    k = settings.samples
-    rates = sample_rates(samples)
-    summary = {
-        "model": model,
-        "questions": len(per_question),
-        "samples_per_question": k,
-        "decoding": "greedy" if settings.greedy else f"sampled (temperature {settings.temperature})",
-        "accuracy": rates["accuracy"],
-        "pass@1": mean([pass_at_k(k, sum(s["correct"] for s in q), 1) for q in per_question]),
-        f"pass@{k}": mean([pass_at_k(k, sum(s["correct"] for s in q), k) for q in per_question]),
-        f"maj@{k}": mean([majority_correct(q) for q in per_question]),
-        **{key: value for key, value in rates.items() if key != "accuracy"},
-        "accuracy_by_length_quintile": accuracy_by_length_quintile([s["tokens"] for s in samples], [s["correct"] for s in samples]),
-        "wall_seconds": round(time.perf_counter() - started, 2),
-    }
+    summary = {"model": model, "strategy": strategy.name, "questions": len(per_question), **sample_summary(per_question, strategy, settings)}
+    if strategy.name == "best_of_n":
+        prompts = [row["prompt"] for row, graded in zip(rows, per_question) for _ in graded]
+        scores = completion_scores(verifier, prompts, [s["completion"] for s in samples], strategy.scoring)
+        chosen = choose_best_of_n(per_question, scores, rewards.answers_match)
+        summary.update({"answer_accuracy": chosen["best_of_n_accuracy"], **chosen})
+    if strategy.name == "beam":
+        summary.update(beam_summary(per_question, results, strategy))
+    summary["generated_tokens_per_question"] = mean(generated_tokens)
+    summary["wall_seconds"] = round(time.perf_counter() - started, 2)
     out_dir.mkdir(parents=True, exist_ok=True)
     with (out_dir / "samples.jsonl").open("w") as handle:
         for sample in samples:
             handle.write(json.dumps(sample) + "\n")
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2))
-    logger.info("eval %s: accuracy %.3f, mean tokens %.1f -> %s", model, summary["accuracy"] or 0, summary["mean_tokens"] or 0, out_dir)
+    logger.info("eval %s (%s): answer accuracy %.3f, %.1f tokens generated per question -> %s", model, strategy.name,
+                summary["answer_accuracy"] or 0, summary["generated_tokens_per_question"] or 0, out_dir)  # fmt: skip
     return summary
+
+
+def sample_summary(per_question: list[list[dict]], strategy, settings: EvalSettings) -> dict:
+    """Accuracy, pass@k, maj@k and lengths of the graded samples (beam search: of its completed beams)."""
+    from rl.eval_metrics import accuracy_by_length_quintile, pass_at_k
+
+    samples = [sample for graded in per_question for sample in graded]
+    summary = {"samples_per_question": settings.samples}
+    if strategy.name == "beam":
+        summary = {"beams": strategy.beam.beams, "beam_width": strategy.beam.beam_width, "aggregation": strategy.scoring.aggregation,
+                   "decoding": f"beam search, steps sampled (temperature {settings.temperature})"}  # fmt: skip
+    else:
+        k = settings.samples
+        summary.update({
+            "decoding": "greedy" if settings.greedy else f"sampled (temperature {settings.temperature})",
+            "pass@1": mean([pass_at_k(k, sum(s["correct"] for s in q), 1) for q in per_question]),
+            f"pass@{k}": mean([pass_at_k(k, sum(s["correct"] for s in q), k) for q in per_question]),
+            f"maj@{k}": mean([majority_correct(q) for q in per_question]),
+        })  # fmt: skip
+        summary["answer_accuracy"] = summary[f"maj@{k}"]  # greedy: the one answer; sample: the majority vote
+    summary.update(sample_rates(samples))
+    summary["accuracy_by_length_quintile"] = accuracy_by_length_quintile([s["tokens"] for s in samples], [s["correct"] for s in samples])
+    return summary
+
+
+def beam_summary(per_question: list[list[dict]], results: list, strategy) -> dict:
+    """Beam search's answer (each question's best completed beam) and its search statistics; marks `chosen`."""
+    for graded, result in zip(per_question, results):
+        for sample, beam in zip(graded, result.completed):
+            sample.update({"verifier_score": beam.score, "step_scores": beam.step_scores, "chosen": sample["sample"] == 0})
+    return {
+        "answer_accuracy": mean([bool(graded) and graded[0]["correct"] for graded in per_question]),
+        "answer_mean_tokens": mean([graded[0]["tokens"] for graded in per_question if graded]),
+        "no_completed_beam_rate": mean([not graded for graded in per_question]),
+        "mean_iterations": mean([result.iterations for result in results]),
+    }  # fmt: skip

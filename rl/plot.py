@@ -273,6 +273,45 @@ def plot_shorten(curves: dict[str, list[dict]], start: dict, out: Path, target_r
         axis.legend(fontsize=8, loc="best")
     figure.suptitle(title)
     figure.tight_layout()
+
+
+def plot_test_time_vs_train(curves: dict[str, list[tuple[float, float, str]]], points: dict[str, tuple[float, float]], rl_runs: dict[str, dict],
+                            label_tokens: int, out: Path, title: str) -> Path:  # fmt: skip
+    """Held-out accuracy against tokens generated per question (log scale): test-time methods as curves, RL models as points.
+
+    `curves`: per method, (tokens, accuracy, budget label) points; `points`: single test-time points
+    (greedy); `rl_runs`: per RL model its `accuracy`, `tokens_per_question` and `training_generated_tokens`
+    (stated in the legend); `label_tokens`: what labelling the verifiers' training steps generated (a note).
+    """
+    plt = pyplot()
+    figure, axis = plt.subplots(figsize=(9, 5.5))
+    styles = {"verifier-weighted": ":", "outcome": "--"}
+    for name, curve in curves.items():
+        style = next((line for key, line in styles.items() if key in name), "-")
+        line = axis.plot([p[0] for p in curve], [p[1] for p in curve], marker="o", markersize=4, linestyle=style, label=name)[0]
+        for x, y, budget in curve:
+            axis.annotate(budget, (x, y), textcoords="offset points", xytext=(3, -9), fontsize=6, color=line.get_color())
+    for name, (x, y) in points.items():
+        axis.plot([x], [y], marker="s", color="black", linestyle="none", label=name)
+    names = {"r1_zero": "R1-Zero", "dont_overthink": "don't overthink"}
+    for run, entry in rl_runs.items():
+        trained = entry.get("training_generated_tokens")
+        cost = f"{trained / 1e3:,.0f}k tokens generated in training" if trained else "training cost unknown"
+        axis.plot([entry["tokens_per_question"]], [entry["accuracy"]], marker="*", markersize=14, linestyle="none",
+                  label=f"{names.get(run, run)} (RL), greedy: {cost}")  # fmt: skip
+    axis.set_xscale("log")
+    from matplotlib.ticker import FuncFormatter, LogLocator
+
+    axis.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    axis.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+    axis.xaxis.set_minor_formatter(FuncFormatter(lambda value, _: ""))
+    axis.set_xlabel("tokens generated per question at test time (log scale; discarded samples and pruned beams included)")
+    axis.set_ylabel("held-out accuracy")
+    axis.set_title(title, fontsize=10)
+    axis.grid(alpha=0.3, which="both")
+    axis.legend(fontsize=7, loc="lower right")
+    figure.text(0.01, 0.01, f"The verifiers were trained on m/n step labels whose rollouts generated {label_tokens / 1e3:,.0f}k tokens.", fontsize=7)
+    figure.tight_layout(rect=(0, 0.03, 1, 1))
     out.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(out, dpi=110)
     plt.close(figure)

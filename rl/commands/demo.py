@@ -1,7 +1,8 @@
 """Run the CPU demo: R1-Zero vs "don't overthink" RL from the shipped base, held-out evals, report and curves.
 
 `--suite levers` runs every length control from the same warm start instead (Pareto and test-time charts);
-`--suite shorten` shortens the demo's R1-Zero model with each length method and the DLER recipe.
+`--suite shorten` shortens the demo's R1-Zero model with each length method and the DLER recipe;
+`--suite test_time` sets test-time strategies (votes, verifiers, beam search) against the RL models, in tokens.
 """
 
 from __future__ import annotations
@@ -13,10 +14,11 @@ from pathlib import Path
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--suite", choices=["demo", "levers", "language", "shorten"], default="demo",
+    parser.add_argument("--suite", choices=["demo", "levers", "language", "shorten", "test_time"], default="demo",
                         help="demo: R1-Zero vs don't overthink; levers: every length control side by side; "
                              "language: a mixing warm start trained with and without the language-consistency reward; "
-                             "shorten: cut the demo's R1-Zero overthinker with each length method and the DLER recipe")  # fmt: skip
+                             "shorten: cut the demo's R1-Zero overthinker with each length method and the DLER recipe; "
+                             "test_time: votes, verifiers and beam search from the warm start vs the RL models, in tokens")  # fmt: skip
     parser.add_argument("--out", default=None, help="output directory (default: runs/<suite>, or runs/<suite>-seed<N> for --seed N != 0)")
     parser.add_argument("--seed", type=int, default=0, help="seed of both RL runs and the sampled evals (the shipped base is the same for every seed)")
     parser.add_argument("--seeds", type=int, nargs="+", default=None,
@@ -115,6 +117,16 @@ def run(args: argparse.Namespace) -> int:
         return run_language_suite(args, settings)
     if args.suite == "shorten":
         return run_shorten_suite(args, settings)
+    if args.suite == "test_time":
+        from rl.demo.test_time import SuiteSettings, run_test_time, toy_demo_settings
+
+        if args.toy:
+            settings = toy_demo_settings(out, args.seed)
+        demo_dir = None if args.toy else Path("runs/demo" if args.seed == 0 else f"runs/demo-seed{args.seed}")
+        report = run_test_time(settings, SuiteSettings.toy() if args.toy else SuiteSettings(), demo_dir)
+        print(json.dumps(report["beam_vs_majority"], indent=2))
+        print(f"wrote {out / 'report.md'}, {out / 'report.json'} and {out / 'test_time_vs_train.png'}")
+        return 0
     report = run_demo(settings)
     print(json.dumps(report["comparisons"], indent=2))
     print(f"wrote {out / 'report.md'}, {out / 'report.json'} and {out / 'curves.png'}")

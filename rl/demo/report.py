@@ -407,4 +407,45 @@ def shorten_markdown(report: dict) -> str:
         "![held-out accuracy and tokens during training](shorten.png)",
         "",
     ]
+
+
+def test_time_markdown(report: dict) -> str:
+    """The test-time suite's tables (accuracy @ tokens per question of every method and budget; the RL models) and findings."""
+    rl_names = {"r1_zero": "R1-Zero (RL)", "dont_overthink": "don't overthink (RL)"}
+    curves = dict(report["curves"])
+    for beam in report["beam"].values():
+        if beam["aggregation"] != "last":
+            curves[f"beam search, process verifier ({beam['aggregation']})"] = [(beam["generated_tokens_per_question"], beam["answer_accuracy"], f"N={beam['beams']}")]
+    budgets = sorted({int(budget.split("=")[1]) for curve in curves.values() for _, _, budget in curve})
+    lines = [
+        f"# Test-time vs train-time compute (seed {report['seed']}, {report['held_out_questions']} held-out questions)",
+        "",
+        f"From the warm start (no RL); samples and beam steps {report['sampling']}. Each cell: held-out accuracy @ tokens",
+        "generated per question (discarded samples and pruned beams included); budget: k samples, or N beams.",
+        "",
+        "| method | " + " | ".join(str(budget) for budget in budgets) + " |",
+        "|---|" + "---|" * len(budgets),
+    ]
+    for name, (tokens, accuracy) in report["points"].items():
+        lines.append(f"| {name} | {accuracy:.3f} @ {tokens:.0f} |" + " |" * (len(budgets) - 1))
+    for name, curve in curves.items():
+        cells = {int(budget.split("=")[1]): f"{accuracy:.3f} @ {tokens:.0f}" for tokens, accuracy, budget in curve}
+        lines.append(f"| {name} | " + " | ".join(cells.get(budget, "") for budget in budgets) + " |")
+    lines += ["", "| RL model, greedy | accuracy | tokens per question | tokens generated in training |", "|---|---|---|---|"]
+    for run, entry in report["rl"].items():
+        trained = entry["training_generated_tokens"]
+        lines.append(f"| {rl_names.get(run, run)} | {entry['accuracy']:.3f} | {entry['tokens_per_question']:.1f} | {'-' if trained is None else f'{trained:,}'} |")
+    lines += ["", f"The verifiers' step labels generated {report['verifier_label_tokens']:,} tokens (solutions and rollouts)."]
+    for kind, auc in report["verifier_auc"].items():
+        value = "-" if auc["auc"] is None else f"{auc['auc']:.3f}"
+        final = "-" if auc["final_auc"] is None else f"{auc['final_auc']:.3f}"
+        lines.append(f"- {kind} verifier, held-out steps: AUC {value} against m/n > {auc['threshold']} ({auc['steps']} steps, "
+                     f"{auc['good_steps']} good); on final steps {final} ({auc['solutions']} solutions)")  # fmt: skip
+    for row in report["beam_vs_majority"]:
+        if row["points"] is None:
+            lines.append(f"- beam N={row['beams']}: {row['beam_accuracy']:.3f} at {row['tokens']:.0f} tokens, beyond the largest maj@k's tokens")
+        else:
+            lines.append(f"- beam N={row['beams']}: {row['beam_accuracy']:.3f} at {row['tokens']:.0f} tokens; maj@k at the same tokens "
+                         f"{row['majority_at_same_tokens']:.3f} ({row['points']:+.1f} points)")  # fmt: skip
+    lines += ["", f"Total wall time: {report['total_wall_seconds']:.0f} s", "", "![test-time vs train-time compute](test_time_vs_train.png)", ""]
     return "\n".join(lines)
