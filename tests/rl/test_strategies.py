@@ -18,8 +18,8 @@ def answer(value: str) -> str:
     return f" 1 + 1 = {value} . </think> <answer> {value} </answer>"
 
 
-class LengthLovingVerifier:
-    """An outcome verifier that scores a completion by its token count's digit: scripted, not learned."""
+class TableVerifier:
+    """An outcome verifier with a fixed score per completion text: scripted, not learned."""
 
     kind = "outcome"
 
@@ -59,7 +59,7 @@ def fake_generation(monkeypatch):
 def test_best_of_n_answers_with_the_verifiers_choice_and_pays_for_all_samples(fake_generation, tmp_path):
     config, golds = fake_generation
     scores = {answer("-77"): 0.3, **{answer(gold): 0.9 for gold in golds}}
-    verifier = LengthLovingVerifier(scores)
+    verifier = TableVerifier(scores)
     summary = evaluate(config, "tiny:test", EvalSettings(samples=3, limit=2), tmp_path, Strategy(name="best_of_n"), verifier)
 
     assert summary["strategy"] == "best_of_n"
@@ -75,7 +75,7 @@ def test_best_of_n_answers_with_the_verifiers_choice_and_pays_for_all_samples(fa
 
 def test_weighted_vote_follows_the_scores_not_the_count(fake_generation, tmp_path):
     config, golds = fake_generation
-    verifier = LengthLovingVerifier({answer("-77"): 0.5, **{answer(gold): 0.8 for gold in golds}})
+    verifier = TableVerifier({answer("-77"): 0.5, **{answer(gold): 0.8 for gold in golds}})
     summary = evaluate(config, "tiny:test", EvalSettings(samples=3, limit=2), tmp_path, Strategy(name="best_of_n"), verifier)
     assert summary["best_of_n_accuracy"] == 1.0 and summary["weighted_vote_accuracy"] == 0.0  # 0.5 + 0.5 > 0.8
 
@@ -92,7 +92,7 @@ def test_strategies_reject_settings_that_do_not_fit(fake_generation, tmp_path):
     with pytest.raises(ConfigError, match="needs --verifier"):
         evaluate(config, "tiny:test", EvalSettings(samples=3, limit=2), tmp_path, Strategy(name="best_of_n"))
     with pytest.raises(ConfigError, match="--beams"):
-        evaluate(config, "tiny:test", EvalSettings(samples=3, limit=2), tmp_path, Strategy(name="beam"), LengthLovingVerifier({}))
+        evaluate(config, "tiny:test", EvalSettings(samples=3, limit=2), tmp_path, Strategy(name="beam"), TableVerifier({}))
     with pytest.raises(ConfigError, match="unknown 'beamsearch'"):
         Strategy(name="beamsearch")
     with pytest.raises(ConfigError, match="--aggregation"):
