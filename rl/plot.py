@@ -273,6 +273,10 @@ def plot_shorten(curves: dict[str, list[dict]], start: dict, out: Path, target_r
         axis.legend(fontsize=8, loc="best")
     figure.suptitle(title)
     figure.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(out, dpi=110)
+    plt.close(figure)
+    return out
 
 
 def plot_test_time_vs_train(curves: dict[str, list[tuple[float, float, str]]], points: dict[str, tuple[float, float]], rl_runs: dict[str, dict],

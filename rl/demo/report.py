@@ -365,6 +365,7 @@ def language_markdown(report: dict, names: dict[str, str]) -> str:
         lines += [f"Example, `{example['question']}`:", ""]
         lines += [f"- {labels[name]}: `{example[name].strip()}`" for name in (names["reference"], names["with_language"])]
         lines.append("")
+    return "\n".join(lines)
 
 
 def shorten_markdown(report: dict) -> str:
@@ -407,6 +408,7 @@ def shorten_markdown(report: dict) -> str:
         "![held-out accuracy and tokens during training](shorten.png)",
         "",
     ]
+    return "\n".join(lines)
 
 
 def test_time_markdown(report: dict) -> str:
