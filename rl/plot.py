@@ -38,6 +38,14 @@ def pyplot():
     return plt
 
 
+def save_figure(figure, out: Path) -> Path:
+    """Write `figure` to `out` (format from its suffix, 110 dpi; parent directories created), close it, return `out`."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(out, dpi=110)
+    pyplot().close(figure)
+    return out
+
+
 def read_metrics(run_dir: Path) -> list[dict]:
     """Rows of `metrics.jsonl` that carry training metrics (a partly written last line is skipped)."""
     path = run_dir / "metrics.jsonl" if run_dir.is_dir() else run_dir
@@ -72,17 +80,13 @@ def reward_panels(runs: dict[str, list[dict]]) -> list[tuple[str, str, list[tupl
 
 def plot_runs(run_dirs: list[Path], out: Path, metrics: list[str] | None = None, smoothing: float = 0.6, labels: list[str] | None = None) -> Path:
     """Write the length-curve figure of `run_dirs` (overlaid) to `out` (.png, .svg or .pdf)."""
-    plt = pyplot()
 
     labels = labels or [Path(d).name for d in run_dirs]
     runs = {label: read_metrics(Path(d)) for label, d in zip(labels, run_dirs)}
     figure = curves_figure(runs, metrics, smoothing)
     figure.suptitle(f"Reasoning-length curves: {', '.join(labels)} (EMA {smoothing}, raw faint)")
     figure.tight_layout()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(out, dpi=110)
-    plt.close(figure)
-    return out
+    return save_figure(figure, out)
 
 
 def curves_figure(runs: dict[str, list[dict]], metrics: list[str] | None = None, smoothing: float = 0.6):
@@ -155,10 +159,7 @@ def plot_length_accuracy(summaries: list[Path], out: Path, labels: list[str] | N
     axis.legend()
     axis.grid(axis="y", alpha=0.3)
     figure.tight_layout()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(out, dpi=110)
-    plt.close(figure)
-    return out
+    return save_figure(figure, out)
 
 
 def pareto_front(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
@@ -220,10 +221,7 @@ def plot_pareto(methods: dict[str, list[tuple[float, float]]], out: Path, title:
     full.legend(fontsize=8, loc="lower right")
     figure.suptitle(title)
     figure.tight_layout()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(out, dpi=110)
-    plt.close(figure)
-    return out
+    return save_figure(figure, out)
 
 
 def plot_test_time(curves: dict[str, list[tuple[float, float]]], out: Path, title: str) -> Path:
@@ -240,10 +238,7 @@ def plot_test_time(curves: dict[str, list[tuple[float, float]]], out: Path, titl
     axis.grid(alpha=0.3)
     axis.legend(fontsize=8, loc="best")
     figure.tight_layout()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(out, dpi=110)
-    plt.close(figure)
-    return out
+    return save_figure(figure, out)
 
 
 def plot_shorten(curves: dict[str, list[dict]], start: dict, out: Path, target_ratio: float, title: str, source: str = "held-out, greedy") -> Path:
@@ -273,10 +268,7 @@ def plot_shorten(curves: dict[str, list[dict]], start: dict, out: Path, target_r
         axis.legend(fontsize=8, loc="best")
     figure.suptitle(title)
     figure.tight_layout()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(out, dpi=110)
-    plt.close(figure)
-    return out
+    return save_figure(figure, out)
 
 
 def plot_test_time_vs_train(curves: dict[str, list[tuple[float, float, str]]], points: dict[str, tuple[float, float]], rl_runs: dict[str, dict],
@@ -316,7 +308,4 @@ def plot_test_time_vs_train(curves: dict[str, list[tuple[float, float, str]]], p
     axis.legend(fontsize=7, loc="lower right")
     figure.text(0.01, 0.01, f"The verifiers were trained on m/n step labels whose rollouts generated {label_tokens / 1e3:,.0f}k tokens.", fontsize=7)
     figure.tight_layout(rect=(0, 0.03, 1, 1))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(out, dpi=110)
-    plt.close(figure)
-    return out
+    return save_figure(figure, out)
