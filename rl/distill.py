@@ -58,7 +58,7 @@ def distill(config: RunConfig, model: str, out_dir: Path | None = None, seed: in
     from rl.evaluate import EvalSettings, generate_hf, generate_vllm, grade_samples, use_vllm
     from rl.models import generation_checking, resolve_model
     from rl.sft import fine_tune
-    from rl.trainer_args import completion_budget
+    from rl.trainer_args import activation_checkpointing, completion_budget
 
     settings: DistillSettings = config.distill
     out = Path(out_dir or settings.output_dir or f"{config.output_dir}-distill")
@@ -75,8 +75,12 @@ def distill(config: RunConfig, model: str, out_dir: Path | None = None, seed: in
         max_new_tokens = settings.max_new_tokens or completion_budget(config.algorithm, config.trainer)
         chat_template_kwargs = config.trainer.get("chat_template_kwargs")
         checking = generation_checking(model_path, config.answer_checking, max_new_tokens, chat_template_kwargs, config.model.trust_remote_code)
-        generate = generate_vllm if use_vllm() else generate_hf
-        generations = generate(model_path, [row["prompt"] for row in rows], sampling, max_new_tokens, chat_template_kwargs)
+        prompts = [row["prompt"] for row in rows]
+        if use_vllm():
+            generations = generate_vllm(model_path, prompts, sampling, max_new_tokens, chat_template_kwargs)
+        else:
+            generations = generate_hf(model_path, prompts, sampling, max_new_tokens, chat_template_kwargs,
+                                      cache_implementation=config.trainer.get("cache_implementation"))  # fmt: skip
         per_question = grade_samples(config.rewards, rows, generations, checking)
         for row, samples in zip(rows, per_question):
             for sample in samples:
@@ -89,7 +93,8 @@ def distill(config: RunConfig, model: str, out_dir: Path | None = None, seed: in
         raise UserError(f"no training question has a correct sample among {settings.samples}: nothing to distill (sample more, or start from a better model)")
     (out / "selected.jsonl").write_text("".join(json.dumps({k: s[k] for k in ("id", "prompt", "completion", "tokens")}) + "\n" for s in kept))
     logger.info("kept %d samples (%s); %d questions without a correct sample skipped", len(kept), settings.rule, stats["skipped_no_correct_sample"])
-    final = fine_tune(model_path, kept, out / "sft", settings.sft_steps, seed, settings.batch_size, settings.learning_rate)
+    final = fine_tune(model_path, kept, out / "sft", settings.sft_steps, seed, settings.batch_size, settings.learning_rate,
+                      activation_checkpointing=activation_checkpointing(config.trainer))  # fmt: skip
     summary = {"model": str(final), "source_model": model, "selection": stats, "settings": settings.model_dump()}
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
     return summary

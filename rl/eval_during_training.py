@@ -49,11 +49,12 @@ class EvalDuringTraining(TrainerCallback):
         stack: `rl.evaluate.grading_stack` of the run's rewards and answer checking.
         max_new_tokens: the generation budget (tokens).
         chat_template_kwargs: as for training generation (`trainer.chat_template_kwargs`).
+        cache_implementation: HF's KV-cache choice, as for training generation (`trainer.cache_implementation`).
     """
 
     def __init__(
         self, trainer, rows: list[dict], settings: EvalDuringTrainingSettings, stack: dict, max_new_tokens: int,
-        chat_template_kwargs: dict | None = None,
+        chat_template_kwargs: dict | None = None, cache_implementation: str | None = None,
     ) -> None:  # fmt: skip
         self.trainer = trainer
         self.rows = rows
@@ -64,6 +65,7 @@ class EvalDuringTraining(TrainerCallback):
         self.stack = stack
         self.max_new_tokens = max_new_tokens
         self.chat_template_kwargs = chat_template_kwargs
+        self.cache_implementation = cache_implementation
         self.last_step: int | None = None
 
     def on_train_begin(self, args, state, control, **kwargs):
@@ -132,7 +134,7 @@ class EvalDuringTraining(TrainerCallback):
             try:
                 return generate_with_model(
                     unwrapped, trainer.processing_class, [row["prompt"] for row in rows], self.decoding, self.max_new_tokens,
-                    self.chat_template_kwargs, progress=False,
+                    self.chat_template_kwargs, progress=False, cache_implementation=self.cache_implementation,
                 )  # fmt: skip
             finally:
                 unwrapped.train(was_training)
@@ -165,4 +167,5 @@ def eval_callback(config: RunConfig, trainer, model_path: str) -> EvalDuringTrai
     max_new_tokens = settings.max_new_tokens or completion_budget(config.algorithm, config.trainer)
     chat_template_kwargs = config.trainer.get("chat_template_kwargs")
     checking = generation_checking(model_path, config.answer_checking, max_new_tokens, chat_template_kwargs, config.model.trust_remote_code)
-    return EvalDuringTraining(trainer, rows, settings, grading_stack(config.rewards, checking), max_new_tokens, chat_template_kwargs)
+    return EvalDuringTraining(trainer, rows, settings, grading_stack(config.rewards, checking), max_new_tokens, chat_template_kwargs,
+                              cache_implementation=config.trainer.get("cache_implementation"))  # fmt: skip

@@ -64,23 +64,28 @@ def load_model(model_path: str):
     return model, tokenizer
 
 
-def generate_hf(model_path: str, prompts: list, settings: EvalSettings, max_new_tokens: int, chat_template_kwargs: dict | None = None) -> Generations:
+def generate_hf(model_path: str, prompts: list, settings: EvalSettings, max_new_tokens: int, chat_template_kwargs: dict | None = None,
+                cache_implementation: str | None = None) -> Generations:  # fmt: skip
     """(completion text, completion token ids up to and including EOS) for K samples per prompt, with a progress bar.
 
     Loads the model and tokenizer from `model_path`, then `generate_with_model`.
     """
     model, tokenizer = load_model(model_path)
-    return generate_with_model(model, tokenizer, prompts, settings, max_new_tokens, chat_template_kwargs)
+    return generate_with_model(model, tokenizer, prompts, settings, max_new_tokens, chat_template_kwargs,
+                               cache_implementation=cache_implementation)  # fmt: skip
 
 
 def generate_with_model(
     model, tokenizer, prompts: list, settings: EvalSettings, max_new_tokens: int, chat_template_kwargs: dict | None = None,
-    progress: bool = True,
+    progress: bool = True, cache_implementation: str | None = None,
 ) -> Generations:  # fmt: skip
     """K samples per prompt from a loaded model (HF `generate`, `settings.batch_size` prompts per call), in prompt order.
 
     Chat prompts are rendered as TRL renders them for generation (`rewards.layout.generation_prompt`),
     and generation stops at the ids TRL stops at (the generation config's EOS ids and the tokenizer's).
+    `cache_implementation` is HF's KV-cache choice (None: the model's default, a growing cache;
+    "static": preallocated, which on CPU saves the growing cache's copy per token); callers pass the
+    run's `trainer.cache_implementation`, so held-out answers are decoded as the rollouts were.
     Used by `rl eval` on a saved model and by `rl.eval_during_training` on the model being trained;
     the caller puts the model in eval mode. The tokenizer's padding side is left for the call and restored.
     """
@@ -110,6 +115,7 @@ def generate_with_model(
                         num_return_sequences=settings.samples,
                         pad_token_id=tokenizer.pad_token_id,
                         eos_token_id=stop_ids,
+                        cache_implementation=cache_implementation,
                     )  # fmt: skip
                 completions = output[:, encoded["input_ids"].shape[1] :]
                 for row in range(len(chunk)):
@@ -299,8 +305,11 @@ def evaluate(config: RunConfig, model: str, settings: EvalSettings, out_dir: Pat
         generations, results = generate_beam(model_path, list(rows["prompt"]), verifier, strategy, settings, max_new_tokens, chat_template_kwargs)
         generated_tokens = [result.generated_tokens for result in results]
     else:
-        generate = generate_vllm if use_vllm() else generate_hf
-        generations = generate(model_path, list(rows["prompt"]), settings, max_new_tokens, chat_template_kwargs)
+        if use_vllm():
+            generations = generate_vllm(model_path, list(rows["prompt"]), settings, max_new_tokens, chat_template_kwargs)
+        else:
+            generations = generate_hf(model_path, list(rows["prompt"]), settings, max_new_tokens, chat_template_kwargs,
+                                      cache_implementation=config.trainer.get("cache_implementation"))  # fmt: skip
         generated_tokens = [sum(len(ids) for _, ids in outputs) for outputs in generations]
     per_question = grade_samples(config.rewards, list(rows), generations, checking)
     samples = [sample for graded in per_question for sample in graded]

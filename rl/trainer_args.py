@@ -48,6 +48,15 @@ def completion_budget(algorithm: str, fields: dict[str, Any]) -> int:
     return int(trainer_value(algorithm, fields, "max_completion_length"))
 
 
+def activation_checkpointing(fields: dict[str, Any]) -> bool:
+    """Whether the run recomputes activations in the backward pass: `trainer.activation_checkpointing`, else its
+    deprecated alias `trainer.gradient_checkpointing`, else TRL's default (on). Used by `rl distill`'s fine-tune."""
+    for name in ("activation_checkpointing", "gradient_checkpointing"):
+        if fields.get(name) is not None:
+            return bool(fields[name])
+    return True
+
+
 # ---------------------------------------------------------------- checking the `trainer:` keys
 
 

@@ -123,7 +123,7 @@ def mixing_warm_start(settings: DemoSettings, stages: Stages, suite: LanguageSui
     def sft() -> dict:
         rows = mixing_rows(list(load_rows(base.data, base.prompt, split="train")), warm, warm.seed)
         model = fine_tune(base_path, rows, settings.out_dir / WARM_START, warm.max_steps, warm.seed, warm.batch_size,
-                          learning_rate=warm.learning_rate)  # fmt: skip
+                          learning_rate=warm.learning_rate, activation_checkpointing=False)  # fmt: skip
         return {"model": str(model), "rows": len(rows), "mixed_rows": sum(row["mixed"] for row in rows)}
 
     return stages.run("sft-mixing", sft, {"base": base_path, "warm_start": asdict(warm), "data": base.model_dump(mode="json")["data"]})

@@ -69,4 +69,5 @@ def warm_start(model_path: str, rows: list[dict], output_dir: Path, max_steps: i
     """The demo's warm start: SFT from scratch at a high learning rate (`rl.sft.fine_tune`); returns the model dir."""
     from rl.sft import fine_tune
 
-    return fine_tune(model_path, rows, output_dir, max_steps, seed, batch_size, learning_rate=WARM_START_LEARNING_RATE)
+    return fine_tune(model_path, rows, output_dir, max_steps, seed, batch_size, learning_rate=WARM_START_LEARNING_RATE,
+                     activation_checkpointing=False)  # fmt: skip

@@ -41,7 +41,7 @@ def fake_generation(monkeypatch):
     import rl.evaluate as evaluate_module
     import rl.models as models_module
 
-    def generate(model_path, prompts, settings, max_new_tokens, chat_template_kwargs=None):
+    def generate(model_path, prompts, settings, max_new_tokens, chat_template_kwargs=None, **generation):
         return [[(answer("-77"), [5] * 7), (answer(gold), [5] * 11), (answer("-77"), [5] * 6)] for gold in golds]
 
     golds: list[str] = []

@@ -142,10 +142,11 @@ def test_eval_generates_with_the_training_budget(monkeypatch, tmp_path):
     import rl.models as models_module
     from rl.evaluate import EvalSettings, evaluate
 
-    budgets = []
+    budgets, caches = [], []
 
-    def fake_generate(model_path, prompts, settings, max_new_tokens, chat_template_kwargs=None):
+    def fake_generate(model_path, prompts, settings, max_new_tokens, chat_template_kwargs=None, **generation):
         budgets.append(max_new_tokens)
+        caches.append(generation.get("cache_implementation"))
         return [[("<answer>1</answer>", [5, 6, 0])] for _ in prompts]
 
     monkeypatch.setattr(evaluate_module, "generate_hf", fake_generate)
@@ -157,3 +158,39 @@ def test_eval_generates_with_the_training_budget(monkeypatch, tmp_path):
     evaluate(load_config(SMOKE, ["trainer.max_completion_length=null"]), "tiny:test", settings, tmp_path / "b")
     evaluate(load_config(SMOKE), "tiny:test", EvalSettings(samples=1, greedy=True, limit=2, max_new_tokens=7), tmp_path / "c")
     assert budgets == [32, 512, 7]  # the smoke preset's budget, TRL's default when unset, the flag
+    evaluate(load_config(SMOKE, ["trainer.cache_implementation=static"]), "tiny:test", settings, tmp_path / "d")
+    assert caches == [None, None, None, "static"]  # held-out answers are decoded with the rollouts' KV cache
+
+
+def test_activation_checkpointing_follows_the_trainer_fields_then_trl():
+    from rl.trainer_args import activation_checkpointing
+
+    assert activation_checkpointing({}) is True  # TRL's default
+    assert activation_checkpointing({"activation_checkpointing": False}) is False
+    assert activation_checkpointing({"gradient_checkpointing": False}) is False  # the deprecated alias still counts
+    assert activation_checkpointing({"activation_checkpointing": True, "gradient_checkpointing": False}) is True
+
+
+def test_the_demo_speed_settings_leave_the_answers_unchanged():
+    """The demo's CPU settings (static KV cache, no activation checkpointing) are speed only: same answers, same gradients."""
+    from rl.evaluate import EvalSettings, generate_with_model, load_model
+    from rl.prompts import R1_ZERO
+
+    model, tokenizer = load_model(str(ROOT / "rl" / "demo" / "base"))
+    prompts = [R1_ZERO.replace("{question}", f"{a} + {b * 7} - {a * b % 5}") for a in range(6) for b in range(3)]
+    for settings in (EvalSettings(greedy=True, batch_size=6), EvalSettings(samples=2, temperature=0.6, batch_size=3)):
+        answers = {}
+        for cache in (None, "static"):
+            torch.manual_seed(0)
+            answers[cache] = generate_with_model(model, tokenizer, prompts, settings, 48, progress=False, cache_implementation=cache)
+        assert answers[None] == answers["static"]
+        assert min(len(ids) for samples in answers[None] for _, ids in samples) > 5  # real answers, prompts padded differently
+    ids = tokenizer(prompts[:4], return_tensors="pt", padding=True)["input_ids"]
+    model.train()
+    grads = {}
+    for checkpointing in (True, False):
+        model.zero_grad()
+        model.activation_checkpointing_enable() if checkpointing else model.activation_checkpointing_disable()
+        model(input_ids=ids, labels=ids, use_cache=False).loss.backward()
+        grads[checkpointing] = [p.grad.clone() for p in model.parameters() if p.grad is not None]
+    assert all(torch.allclose(a, b, atol=1e-7) for a, b in zip(grads[True], grads[False]))
