@@ -28,9 +28,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="build the warm start (the base model both RL runs start from) here from scratch instead of using the shipped one (~8 min)")
     parser.add_argument("--ship-base", action="store_true",
                         help="with --rebuild-base, from a checkout: copy the base built here into rl/demo/base/ with its recipe (maintainers)")
+    parser.add_argument("--jobs", type=int, default=None,
+                        help="demo suite: independent stages (the two RL runs, the evals) run this many at a time, each in its own "
+                             "process (default: 2 on a machine with 2+ cores, else 1; 1 runs them one after the other in this process)")  # fmt: skip
     parser.add_argument("--threads", type=int, default=None,
-                        help="torch threads (default: torch's, one per core, the fastest on an otherwise idle machine; "
-                             "1 when another process shares the cores, where two threads slow the tiny model several-fold)")  # fmt: skip
+                        help="torch threads per stage (default with --jobs 2+: the cores shared out, 1 each on 2 cores; else torch's, "
+                             "one per core). Pass 1 when another process shares the cores: two threads then slow the tiny model several-fold")  # fmt: skip
     parser.add_argument("--toy", action="store_true", help="a seconds-long run at toy size (what the tests run)")
     parser.add_argument(
         "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
@@ -99,9 +102,13 @@ def run(args: argparse.Namespace) -> int:
 
     if args.ship_base and not args.rebuild_base:
         raise UserError("--ship-base needs --rebuild-base (it ships the base this demo builds)")
+    from rl.demo.workers import Plan
+
+    try:
+        plan = Plan.for_machine(args.jobs if args.suite == "demo" and not args.toy else (args.jobs or 1), args.threads)
+    except ValueError as error:
+        raise UserError(str(error)) from None
     if args.threads is not None:
-        if args.threads < 1:
-            raise UserError(f"--threads must be >= 1, got {args.threads}")
         import torch
 
         torch.set_num_threads(args.threads)
@@ -110,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
         shutil.rmtree(out)
     settings = DemoSettings.toy(out, seed=args.seed) if args.toy else DemoSettings(out_dir=out, seed=args.seed)
     settings.overrides += args.overrides
-    settings = dataclasses.replace(settings, rebuild_base=args.rebuild_base, ship_base=args.ship_base)
+    settings = dataclasses.replace(settings, rebuild_base=args.rebuild_base, ship_base=args.ship_base, plan=plan)
     if args.suite == "levers":
         return run_levers_suite(args, settings)
     if args.suite == "language":

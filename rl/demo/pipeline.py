@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from rl.demo.sft import TraceMix
+from rl.demo.workers import Plan, StageJob
 from rl.errors import UserError
 from rl.presets_lookup import demo_config_dir
 
@@ -43,6 +44,7 @@ class DemoSettings:
     sampled_eval_limit: int | None = 256
     eval_batch_size: int = 64  # prompts per generate call in the evals (larger batches use the CPU better)
     overrides: list[str] = field(default_factory=list)  # `--set` for both RL runs (e.g. trainer.max_steps=30)
+    plan: Plan = field(default_factory=Plan)  # stages at once and torch threads each (speed only: not in the fingerprint)
     # the levers suite's rejection-sampling distillation: 4 samples for each of 400 training questions
     distill: dict = field(default_factory=lambda: {"samples": 4, "rule": "shortest_correct", "limit": 400, "sft_steps": 150,
                                                    "batch_size": 32, "learning_rate": 5e-4})  # fmt: skip
@@ -65,37 +67,171 @@ class DemoSettings:
 
 
 class Stages:
-    """Runs a stage once: skips it when its marker says it finished with the same settings."""
+    """Runs a stage once: skips it when its marker says it finished with the same settings.
+
+    `run` runs one stage here; `run_many` runs independent stages `settings.plan.jobs` at a time in
+    worker processes (`rl.demo.workers`). Markers record when each stage ran, so `elapsed_seconds` is
+    the wall time the stages took together, also when some ran side by side.
+    """
 
     def __init__(self, settings: DemoSettings, total: int) -> None:
         self.settings = settings
         self.total = total
         self.index = 0
         self.wall_seconds: dict[str, float] = {}
+        self.intervals: dict[str, tuple[float, float]] = {}
+
+    def _marker(self, name: str) -> Path:
+        return self.settings.out_dir / f"stage-{name}.json"
+
+    def _fingerprint(self, inputs: object) -> dict:
+        return {**self.settings.fingerprint(), "inputs": inputs}
+
+    def _reused(self, name: str, inputs: object) -> dict | None:
+        """The result of a stage finished before with the same settings and `inputs`; None if it has not run.
+
+        Raises:
+            UserError: it finished with other settings (the directory belongs to another demo).
+        """
+        marker = self._marker(name)
+        if not marker.is_file():
+            return None
+        done = json.loads(marker.read_text())
+        if done.get("settings") != self._fingerprint(inputs):
+            raise UserError(
+                f"{self.settings.out_dir}: stage {name} was made with other settings or configs; "
+                "pass --out DIR for a new demo or --fresh to start this one again"
+            )
+        self.index += 1
+        logger.info("[%d/%d] %s: done before (%.0f s), reusing %s", self.index, self.total, name, done["wall_seconds"], marker)
+        self.wall_seconds[name] = done["wall_seconds"]
+        if "started" in done:
+            self.intervals[name] = (done["started"], done["finished"])
+        return done.get("result") or {}
+
+    def _finish(self, name: str, inputs: object, result: dict | None, started: float, index: int) -> dict:
+        finished = time.time()
+        wall = round(finished - started, 1)
+        self.wall_seconds[name] = wall
+        self.intervals[name] = (started, finished)
+        result = result or {}
+        marker = {"settings": self._fingerprint(inputs), "wall_seconds": wall, "started": started, "finished": finished, "result": result}
+        self._marker(name).write_text(json.dumps(marker, indent=2))
+        logger.info("[%d/%d] %s: finished in %.0f s", index, self.total, name, wall)
+        return result
 
     def run(self, name: str, work: Callable[[], dict | None], inputs: object = None) -> dict:
         """Run `work` unless a marker shows it finished with the same settings and `inputs` (e.g. its config)."""
+        reused = self._reused(name, inputs)
+        if reused is not None:
+            return reused
         self.index += 1
-        marker = self.settings.out_dir / f"stage-{name}.json"
-        fingerprint = {**self.settings.fingerprint(), "inputs": inputs}
-        if marker.is_file():
-            done = json.loads(marker.read_text())
-            if done.get("settings") != fingerprint:
-                raise UserError(
-                    f"{self.settings.out_dir}: stage {name} was made with other settings or configs; "
-                    "pass --out DIR for a new demo or --fresh to start this one again"
-                )
-            logger.info("[%d/%d] %s: done before (%.0f s), reusing %s", self.index, self.total, name, done["wall_seconds"], marker)
-            self.wall_seconds[name] = done["wall_seconds"]
-            return done.get("result") or {}
         logger.info("[%d/%d] %s ...", self.index, self.total, name)
-        started = time.perf_counter()
-        result = work() or {}
-        wall = round(time.perf_counter() - started, 1)
-        self.wall_seconds[name] = wall
-        marker.write_text(json.dumps({"settings": fingerprint, "wall_seconds": wall, "result": result}, indent=2))
-        logger.info("[%d/%d] %s: finished in %.0f s", self.index, self.total, name, wall)
-        return result
+        started = time.time()
+        return self._finish(name, inputs, work(), started, self.index)
+
+    def run_many(self, jobs: list[StageJob]) -> dict[str, dict]:
+        """Run `jobs` (each after the stages it names in `after`), `settings.plan.jobs` at a time; returns each one's result.
+
+        With one job at a time they run here, in order. Otherwise each runs in a spawned worker process
+        with `settings.plan.threads` torch threads, its output in `<out_dir>/logs/<stage>.log`; a progress
+        bar counts finished stages and shows the steps of the runs under way.
+
+        Raises:
+            UserError: a stage's marker was made with other settings. The first stage to fail stops the
+                others (finished stages keep their markers; an RL run resumes from its checkpoint).
+        """
+        if self.settings.plan.jobs <= 1:
+            return {job.name: self.run(job.name, job.call, job.inputs) for job in jobs}
+        results = {}
+        pending = []
+        for job in jobs:
+            reused = self._reused(job.name, job.inputs)
+            if reused is None:
+                pending.append(job)
+            else:
+                results[job.name] = reused
+        if pending:
+            results.update(self._run_in_workers(pending, set(results)))
+        return results
+
+    def _run_in_workers(self, jobs: list[StageJob], done: set[str]) -> dict[str, dict]:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        from tqdm.auto import tqdm
+        from tqdm.contrib.logging import logging_redirect_tqdm
+
+        from rl.demo.workers import start_worker
+
+        names = {job.name for job in jobs} | done
+        for job in jobs:
+            missing = [name for name in job.after if name not in names]
+            if missing:
+                raise ValueError(f"stage {job.name} waits for unknown stages {missing}")
+        plan = self.settings.plan
+        pool = ProcessPoolExecutor(max_workers=plan.jobs, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=start_worker, initargs=(plan.threads,))  # fmt: skip
+        try:
+            with tqdm(total=len(jobs), desc=f"stages, {plan.jobs} at a time", unit="stage") as bar, logging_redirect_tqdm():
+                results = self._schedule(pool, jobs, done, bar)
+        except BaseException:
+            # A running stage cannot be cancelled: stop its worker, or exit would wait for it to end.
+            terminate = getattr(pool, "terminate_workers", None)  # Python >= 3.14
+            if terminate is not None:
+                terminate()
+            else:
+                for process in list((getattr(pool, "_processes", None) or {}).values()):
+                    process.terminate()
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown()
+        return results
+
+    def _schedule(self, pool, jobs: list[StageJob], done: set[str], bar) -> dict[str, dict]:
+        """Submit each job once the stages it waits for are done, at most `plan.jobs` at a time; collect results."""
+        from concurrent.futures import FIRST_COMPLETED, wait
+
+        from rl.demo.workers import run_in_worker, steps_done
+
+        plan = self.settings.plan
+        results: dict[str, dict] = {}
+        waiting = list(jobs)
+        running: dict = {}  # future -> (job, started, index)
+        shown = ""
+        while waiting or running:
+            for job in [job for job in waiting if all(name in done for name in job.after)][: plan.jobs - len(running)]:
+                waiting.remove(job)
+                self.index += 1
+                log = self.settings.out_dir / "logs" / f"{job.name}.log"
+                logger.info("[%d/%d] %s ... (worker process, %s torch thread(s); log: %s)", self.index, self.total, job.name,
+                            plan.threads or "default", log)  # fmt: skip
+                running[pool.submit(run_in_worker, job, str(log))] = (job, time.time(), self.index)
+            finished, _ = wait(list(running), timeout=2.0, return_when=FIRST_COMPLETED)
+            for future in finished:
+                job, started, index = running.pop(future)
+                results[job.name] = self._finish(job.name, job.inputs, future.result(), started, index)
+                done.add(job.name)
+                bar.update(1)
+            status = ", ".join(f"{job.name} step {steps_done(job.progress[0])}/{job.progress[1]}" for job, _, _ in running.values() if job.progress)
+            if status != shown:
+                bar.set_postfix_str(status)
+                shown = status
+        return results
+
+    def elapsed_seconds(self) -> float:
+        """Wall time during which stages ran (the union of their intervals; stages from before markers
+        recorded times count by their own wall time)."""
+        total, end = 0.0, None
+        for started, finished in sorted(self.intervals.values()):
+            if end is None or started > end:
+                total += finished - started
+                end = finished
+            elif finished > end:
+                total += finished - end
+                end = finished
+        untimed = sum(wall for name, wall in self.wall_seconds.items() if name not in self.intervals)
+        return round(total + untimed, 1)
 
 
 def run_config(settings: DemoSettings, run: str, model_path: str | None = None, extra: list[str] = (), out_name: str | None = None):
@@ -193,22 +329,44 @@ def eval_settings(settings: DemoSettings, base):
     return greedy, sampled
 
 
-def eval_stage(settings: DemoSettings, stages: Stages, base, name: str, model: str) -> dict:
-    """Greedy and sampled held-out evals of one model (a stage)."""
+def evaluate_model(settings: DemoSettings, base, name: str, model: str) -> dict:
+    """Greedy and sampled held-out evals of one model, in `<out_dir>/eval/<name>/{greedy,sampled}`."""
     from rl.evaluate import evaluate
 
     greedy, sampled = eval_settings(settings, base)
     out = settings.out_dir / "eval" / name
+    return {"greedy": evaluate(base, model, greedy, out / "greedy"), "sampled": evaluate(base, model, sampled, out / "sampled")}
 
-    def evaluate_both() -> dict:
-        return {"greedy": evaluate(base, model, greedy, out / "greedy"), "sampled": evaluate(base, model, sampled, out / "sampled")}
 
-    return stages.run(f"eval-{name}", evaluate_both, {"model": model, "greedy": asdict(greedy), "sampled": asdict(sampled)})
+def eval_job(settings: DemoSettings, base, name: str, model: str, after: tuple[str, ...] = ()) -> StageJob:
+    """The stage `eval-<name>`: `evaluate_model` of `model`."""
+    greedy, sampled = eval_settings(settings, base)
+    return StageJob(f"eval-{name}", evaluate_model, (settings, base, name, model), {"model": model, "greedy": asdict(greedy), "sampled": asdict(sampled)},
+                    after=after)  # fmt: skip
+
+
+def eval_stage(settings: DemoSettings, stages: Stages, base, name: str, model: str) -> dict:
+    """Greedy and sampled held-out evals of one model (a stage, run here)."""
+    job = eval_job(settings, base, name, model)
+    return stages.run(job.name, job.call, job.inputs)
+
+
+def train_stage(config) -> dict:
+    """An RL stage's work: `train_or_finished`, the model directory as its result."""
+    return {"model": str(train_or_finished(config))}
+
+
+def rl_job(name: str, config) -> StageJob:
+    """The stage `rl-<name>`: train `config` (its dump is the stage's inputs); progress read from its metrics."""
+    from rl.config import dump
+
+    steps = config.trainer.get("max_steps")
+    progress = (Path(config.output_dir) / "metrics.jsonl", int(steps)) if steps else None
+    return StageJob(f"rl-{name}", train_stage, (config,), dump(config), progress=progress)
 
 
 def run_demo(settings: DemoSettings) -> dict:
     """All stages; returns the report (also written as report.json, report.md and curves.png)."""
-    from rl.config import dump
     from rl.demo.report import write_report
 
     settings.out_dir.mkdir(parents=True, exist_ok=True)
@@ -217,13 +375,13 @@ def run_demo(settings: DemoSettings) -> dict:
     sft_model, origin = base_model(settings, stages, base)
     if origin["source"] == "shipped":
         stages.total -= 1
-    configs = {run: run_config(settings, run, sft_model) for run in RUNS}
-    for run, config in configs.items():
-        stages.run(f"rl-{run}", lambda config=config: {"model": str(train_or_finished(config))}, dump(config))
-    models = {"sft": sft_model, **{run: str(settings.out_dir / run) for run in RUNS}}
-    for name, model in models.items():
-        eval_stage(settings, stages, base, name, model)
-    report = stages.run("report", lambda: write_report(settings, stages.wall_seconds, origin), inputs={"base": origin["recipe_sha"]})
+    # The RL runs first (the longest), each run's eval after it, the base's eval when a worker is free.
+    jobs = [rl_job(run, run_config(settings, run, sft_model)) for run in RUNS]
+    jobs += [eval_job(settings, base, run, str(settings.out_dir / run), after=(f"rl-{run}",)) for run in RUNS]
+    jobs.append(eval_job(settings, base, "sft", sft_model))
+    stages.run_many(jobs)
+    report = stages.run("report", lambda: write_report(settings, stages.wall_seconds, origin, stages.elapsed_seconds()),
+                        inputs={"base": origin["recipe_sha"]})  # fmt: skip
     if settings.ship_base:
         ship(settings, sft_model, origin)
     return report

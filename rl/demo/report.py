@@ -139,7 +139,8 @@ def markdown(report: dict) -> str:
         f"- Base: {report.get('base', {}).get('source', '?')} (recipe {report.get('base', {}).get('recipe_sha')})"
         + (f"; built here {report['base']['built_vs_shipped_points']:+.1f} points vs the shipped one's {report['base']['shipped_accuracy']:.3f}"
            if "built_vs_shipped_points" in report.get("base", {}) else ""),
-        f"- Total wall time: {report['total_wall_seconds']:.0f} s ("
+        f"- Total wall time: {report['total_wall_seconds']:.0f} s, {report.get('stages_at_once', 1)} stage(s) at a time with "
+        f"{report.get('torch_threads')} torch thread(s) each (stage times: "
         + ", ".join(f"{stage} {seconds:.0f} s" for stage, seconds in report["stage_wall_seconds"].items()) + ")",
         "",
         "Reasoning modes of the greedy held-out answers (guess: answer first; derive: steps; recheck: steps + re-checks):",
@@ -167,10 +168,12 @@ def base_entry(origin: dict, sft_run: dict) -> dict:
     return entry
 
 
-def write_report(settings, wall_seconds: dict[str, float], origin: dict | None = None) -> dict:
+def write_report(settings, wall_seconds: dict[str, float], origin: dict | None = None, total_wall_seconds: float | None = None) -> dict:
     """Write report.json, report.md and curves.png into the demo directory; returns the report.
 
     `origin`: where the base came from (`rl.demo.pipeline.base_model`); recorded as `report["base"]`.
+    `total_wall_seconds`: the stages' wall time together (`Stages.elapsed_seconds`; default: the sum of
+    `wall_seconds`, right when the stages ran one after the other).
     """
     import torch
 
@@ -185,8 +188,9 @@ def write_report(settings, wall_seconds: dict[str, float], origin: dict | None =
         "base": base_entry(origin or {}, runs["sft"]),
         "comparisons": comparisons(runs, out),
         "stage_wall_seconds": wall_seconds,
-        "torch_threads": torch.get_num_threads(),
-        "total_wall_seconds": round(sum(wall_seconds.values()), 1),
+        "torch_threads": torch.get_num_threads() if settings.plan.threads is None else settings.plan.threads,
+        "stages_at_once": settings.plan.jobs,
+        "total_wall_seconds": round(sum(wall_seconds.values()), 1) if total_wall_seconds is None else total_wall_seconds,
     }
     (out / "report.json").write_text(json.dumps(report, indent=2))
     (out / "report.md").write_text(markdown(report))
