@@ -28,6 +28,7 @@ class EvalSettings:
     temperature: float = 1.0
     max_new_tokens: int | None = None  # default: the training budget, trainer.max_completion_length (TRL's if unset)
     batch_size: int = 16  # prompts per generate call
+    seed: int = 0  # seeds python, numpy and torch before generating, so a sampled eval gives the same answers every time
 
     def __post_init__(self) -> None:
         if self.samples < 1:
@@ -163,7 +164,8 @@ def generate_vllm(model_path: str, prompts: list, settings: EvalSettings, max_ne
     from vllm import LLM, SamplingParams
 
     llm = LLM(model=model_path)
-    params = SamplingParams(n=settings.samples, temperature=0.0 if settings.greedy else settings.temperature, max_tokens=max_new_tokens)
+    params = SamplingParams(n=settings.samples, temperature=0.0 if settings.greedy else settings.temperature, max_tokens=max_new_tokens,
+                            seed=settings.seed)  # fmt: skip
     chats = [p for p in prompts if isinstance(p, list)]
     if chats and len(chats) == len(prompts):
         outputs = llm.chat(chats, params, chat_template_kwargs=chat_template_kwargs or None)
@@ -279,6 +281,8 @@ def evaluate(config: RunConfig, model: str, settings: EvalSettings, out_dir: Pat
     accuracy of the strategy's answer (`answer_accuracy`) and the tokens it generated per question
     (`generated_tokens_per_question`, discarded samples and pruned beams included).
     """
+    from transformers import set_seed
+
     import rewards
     from rl.data import load_rows
     from rl.models import generation_checking, resolve_model
@@ -301,6 +305,8 @@ def evaluate(config: RunConfig, model: str, settings: EvalSettings, out_dir: Pat
     max_new_tokens = settings.max_new_tokens or completion_budget(config.algorithm, config.trainer)
     chat_template_kwargs = config.trainer.get("chat_template_kwargs")
     checking = generation_checking(model_path, config.answer_checking, max_new_tokens, chat_template_kwargs, config.model.trust_remote_code)
+    # Sampled answers must not depend on what ran before in the process (a demo resumed mid-way, another stage)
+    set_seed(settings.seed)
     if strategy.name == "beam":
         generations, results = generate_beam(model_path, list(rows["prompt"]), verifier, strategy, settings, max_new_tokens, chat_template_kwargs)
         generated_tokens = [result.generated_tokens for result in results]

@@ -23,6 +23,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--limit", type=int, default=None, help="evaluate only the first N questions")
     parser.add_argument("--greedy", action="store_true", help="greedy decoding (one answer per question)")
     parser.add_argument("--temperature", type=float, default=1.0)
+    parser.add_argument("--seed", type=int, default=0, help="seed of the sampling (the same seed gives the same answers)")
     parser.add_argument("--max-new-tokens", type=int, default=None, help="default: the training budget, trainer.max_completion_length (TRL's default if unset)")
     parser.add_argument("--out", default=None, help="output directory (default: <model>/eval or runs/eval)")
     search = parser.add_argument_group("test-time strategies")
@@ -50,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     strategy = Strategy(name=name, verifier=args.verifier, scoring=StepScoring(args.aggregation, args.step_separator),
                         beam=BeamSettings(beams=args.beams, beam_width=args.beam_width, max_step_tokens=args.max_step_tokens))  # fmt: skip
     settings = EvalSettings(samples=args.samples, limit=args.limit, greedy=args.greedy or name == "greedy", temperature=args.temperature,
-                            max_new_tokens=args.max_new_tokens)  # fmt: skip
+                            max_new_tokens=args.max_new_tokens, seed=args.seed)  # fmt: skip
     model_dir = Path(args.model)
     out = Path(args.out) if args.out else (model_dir / "eval" if model_dir.is_dir() else Path("runs/eval"))
     summary = evaluate(config, args.model, settings, out, strategy)

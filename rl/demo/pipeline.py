@@ -325,7 +325,7 @@ def eval_settings(settings: DemoSettings, base):
     temperature = float(trainer_value(base.algorithm, base.trainer, "temperature"))
     limits = [limit for limit in (settings.eval_limit, settings.sampled_eval_limit) if limit is not None]
     sampled = EvalSettings(samples=settings.eval_samples, temperature=temperature, limit=min(limits) if limits else None,
-                           batch_size=max(1, settings.eval_batch_size // settings.eval_samples))  # fmt: skip
+                           batch_size=max(1, settings.eval_batch_size // settings.eval_samples), seed=settings.seed)  # fmt: skip
     return greedy, sampled
 
 

@@ -169,7 +169,8 @@ def run_test_time(settings: DemoSettings, suite: SuiteSettings | None = None, de
     # The test-time strategies from the warm start, then the RL models, all on the same held-out questions.
     rows_per_call = suite.generate_rows
     greedy = EvalSettings(samples=1, greedy=True, limit=suite.held_out, batch_size=rows_per_call)
-    sampled = EvalSettings(samples=suite.samples, temperature=temperature, limit=suite.held_out, batch_size=max(1, rows_per_call // suite.samples))
+    sampled = EvalSettings(samples=suite.samples, temperature=temperature, limit=suite.held_out, batch_size=max(1, rows_per_call // suite.samples),
+                           seed=settings.seed)  # fmt: skip
     evals = out / "eval"
 
     def eval_stage(name: str, model: str, eval_settings: EvalSettings, strategy: Strategy, verifier_kind: str | None = None) -> dict:

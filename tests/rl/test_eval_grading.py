@@ -89,3 +89,25 @@ def test_eval_and_training_agree_on_reasoning_model_outputs(layout, grade_unfini
     assert [s["truncated_correct"] for s in graded] == unfinished
     expected_format = [1, 1, 0, 0, 0, 1, 1, 0, 0, 0] if layout == "think_boxed" else [0, 0, 1, 0, 0, 0, 0, 0, 0, 0]
     assert training_format == [float(x) for x in expected_format]
+
+
+def test_a_sampled_eval_gives_the_same_answers_whatever_ran_before(tmp_path):
+    """`rl eval` seeds its sampling: a demo resumed mid-way or a stage run in another process samples the same answers."""
+    import json
+    from pathlib import Path
+
+    import torch
+
+    from rl.config import load_config
+    from rl.evaluate import EvalSettings, evaluate
+
+    config = load_config(Path(__file__).resolve().parents[2] / "configs" / "demo" / "smoke.yaml")
+
+    def answers(name: str, seed: int = 0) -> list[str]:
+        evaluate(config, "tiny:test", EvalSettings(samples=2, temperature=1.0, limit=3, seed=seed), tmp_path / name)
+        return [json.loads(line)["completion"] for line in (tmp_path / name / "samples.jsonl").read_text().splitlines()]
+
+    first = answers("first")
+    torch.rand(1000)  # what another stage would have drawn
+    assert answers("again") == first
+    assert answers("other-seed", seed=1) != first
