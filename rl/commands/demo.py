@@ -12,6 +12,8 @@ import json
 import shutil
 from pathlib import Path
 
+PARALLEL_SUITES = ("demo", "language", "shorten")  # suites that run independent stages side by side (`--jobs`)
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--suite", choices=["demo", "levers", "language", "shorten", "test_time"], default="demo",
@@ -29,7 +31,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ship-base", action="store_true",
                         help="with --rebuild-base, from a checkout: copy the base built here into rl/demo/base/ with its recipe (maintainers)")
     parser.add_argument("--jobs", type=int, default=None,
-                        help="demo suite: independent stages (the two RL runs, the evals) run this many at a time, each in its own "
+                        help="demo, language, shorten suites: independent stages (the RL runs, the evals) run this many at a time, each in its own "
                              "process (default: 2 on a machine with 2+ cores, else 1; 1 runs them one after the other in this process)")  # fmt: skip
     parser.add_argument("--threads", type=int, default=None,
                         help="torch threads per stage (default with --jobs 2+: the cores shared out, 1 each on 2 cores; else torch's, "
@@ -74,7 +76,8 @@ def run_language_suite(args: argparse.Namespace, settings) -> int:
     from rl.demo.pipeline import DemoSettings
 
     if args.toy:
-        settings = DemoSettings(out_dir=settings.out_dir, seed=args.seed, rebuild_base=args.rebuild_base, overrides=list(args.overrides))
+        settings = DemoSettings(out_dir=settings.out_dir, seed=args.seed, rebuild_base=args.rebuild_base, overrides=list(args.overrides),
+                                plan=settings.plan)  # fmt: skip
     report = run_language(settings, LanguageSuite.toy() if args.toy else LanguageSuite())
     print(json.dumps(report["comparisons"], indent=2))
     print(f"wrote {settings.out_dir / 'report.md'}, {settings.out_dir / 'report.json'} and {settings.out_dir / 'language.png'}")
@@ -105,7 +108,8 @@ def run(args: argparse.Namespace) -> int:
     from rl.demo.workers import Plan
 
     try:
-        plan = Plan.for_machine(args.jobs if args.suite == "demo" and not args.toy else (args.jobs or 1), args.threads)
+        # The suites whose RL runs are independent run them side by side; toys (the tests) one at a time unless asked.
+        plan = Plan.for_machine(args.jobs if args.suite in PARALLEL_SUITES and not args.toy else (args.jobs or 1), args.threads)
     except ValueError as error:
         raise UserError(str(error)) from None
     if args.threads is not None:

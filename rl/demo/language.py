@@ -13,7 +13,7 @@ import random
 from dataclasses import asdict, dataclass, field
 
 from rl.demo.levers import shared_settings
-from rl.demo.pipeline import DemoSettings, Stages, base_model, eval_stage, run_config, train_or_finished
+from rl.demo.pipeline import DemoSettings, Stages, base_model, eval_job, rl_job, run_config
 from rl.demo.sft import TraceMix
 from rl.tasks import switch_language
 
@@ -131,7 +131,6 @@ def mixing_warm_start(settings: DemoSettings, stages: Stages, suite: LanguageSui
 
 def run_language(settings: DemoSettings, suite: LanguageSuite) -> dict:
     """All stages of the suite; returns the report (also report.json, report.md and language.png)."""
-    from rl.config import dump
     from rl.demo.report import language_report
 
     settings = dataclasses.replace(settings, eval_limit=suite.held_out, sampled_eval_limit=suite.sampled_held_out,
@@ -145,16 +144,17 @@ def run_language(settings: DemoSettings, suite: LanguageSuite) -> dict:
         stages.total -= 1
     warm = mixing_warm_start(settings, stages, suite, base, base_path)
     configs = run_configs(settings, suite, warm["model"])
-    for name, config in configs.items():
-        stages.run(f"rl-{name}", lambda config=config: {"model": str(train_or_finished(config))}, dump(config))
     models = {WARM_START: warm["model"], **{name: str(settings.out_dir / name) for name in configs}}
     eval_config = configs[REFERENCE]  # grades `language` with the runs' own parameters (target)
-    for name, model in models.items():
-        eval_stage(settings, stages, eval_config, name, model)
+    # Both runs side by side (`settings.plan`), each eval after its own model.
+    jobs = [rl_job(name, config) for name, config in configs.items()]
+    jobs += [eval_job(settings, eval_config, name, model, after=(f"rl-{name}",) if name in configs else ()) for name, model in models.items()]
+    stages.run_many(jobs)
 
     def report() -> dict:
         names = {"warm_start": WARM_START, "reference": REFERENCE, "with_language": WITH_LANGUAGE}
         made = {"base": origin["source"], "base_recipe_sha": origin["recipe_sha"], **warm, **asdict(suite.warm_start)}
-        return language_report(settings.out_dir, names, configs, shared_settings(configs[REFERENCE]), stages.wall_seconds, made)
+        return language_report(settings.out_dir, names, configs, shared_settings(configs[REFERENCE]), stages.wall_seconds, made,
+                               stages.elapsed_seconds())  # fmt: skip
 
     return stages.run("report", report)

@@ -280,12 +280,14 @@ def mixing_example(out: Path, reference: str, other: str) -> dict | None:
     return None
 
 
-def language_report(out: Path, names: dict[str, str], configs: dict, shared: dict, wall_seconds: dict[str, float], warm_start: dict) -> dict:
+def language_report(out: Path, names: dict[str, str], configs: dict, shared: dict, wall_seconds: dict[str, float], warm_start: dict,
+                    total_wall_seconds: float | None = None) -> dict:  # fmt: skip
     """Write report.json, report.md and language.png of the language suite; returns the report.
 
     `names`: {"warm_start", "reference", "with_language"} -> the model's directory name under `out/eval`.
     `configs`: the two RL runs' configs, `shared`: what they share (all but rewards and output_dir);
-    `warm_start`: how the mixing warm start was made.
+    `warm_start`: how the mixing warm start was made; `total_wall_seconds`: the stages' wall time
+    together (default: the sum of `wall_seconds`).
     """
     import torch
 
@@ -307,7 +309,8 @@ def language_report(out: Path, names: dict[str, str], configs: dict, shared: dic
         },
         "example": mixing_example(out, reference, other),
         "shared_settings": shared,
-        "stage_wall_seconds": wall_seconds, "total_wall_seconds": round(sum(wall_seconds.values()), 1),
+        "stage_wall_seconds": wall_seconds,
+        "total_wall_seconds": round(sum(wall_seconds.values()), 1) if total_wall_seconds is None else total_wall_seconds,
         "torch_threads": torch.get_num_threads(),
     }  # fmt: skip
     (out / "report.json").write_text(json.dumps(report, indent=2))

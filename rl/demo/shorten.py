@@ -16,7 +16,7 @@ import logging
 from pathlib import Path
 
 from rl.demo.levers import lever_rewards
-from rl.demo.pipeline import DemoSettings, Stages, eval_stage, run_config, train_or_finished
+from rl.demo.pipeline import DemoSettings, Stages, eval_job, rl_job, run_config
 from rl.errors import UserError
 
 logger = logging.getLogger("rl.demo")
@@ -205,7 +205,6 @@ def run_shorten(
     settings: DemoSettings, demo_dir: Path | None = Path("runs/demo"), eval_during_training: dict | None = None
 ) -> dict:
     """All stages: the start model, each method's RL run, the evals, report.json/report.md and shorten.png."""
-    from rl.config import dump
     from rl.demo.report import shorten_markdown
     from rl.plot import plot_shorten
 
@@ -218,13 +217,12 @@ def run_shorten(
     configs = shorten_configs(settings, model, eval_during_training)
     base = run_config(settings, START, model)  # the evals: the start model's budget and sampling for every model
     stages = Stages(settings, total=2 * len(configs) + 2)
-    for name, config in configs.items():
-        stages.run(
-            f"rl-{directory_name(name)}", lambda config=config: {"model": str(train_or_finished(config))}, dump(config)
-        )
-    eval_stage(settings, stages, base, START, model)
-    for name in configs:
-        eval_stage(settings, stages, base, directory_name(name), str(out / directory_name(name)))
+    # The methods' runs side by side (`settings.plan`), each eval after its own model.
+    jobs = [rl_job(directory_name(name), config) for name, config in configs.items()]
+    jobs.append(eval_job(settings, base, START, model))
+    jobs += [eval_job(settings, base, directory_name(name), str(out / directory_name(name)), after=(f"rl-{directory_name(name)}",))
+             for name in configs]  # fmt: skip
+    stages.run_many(jobs)
 
     def report() -> dict:
         start = summarize(out, START, None)
@@ -246,7 +244,7 @@ def run_shorten(
                                            "tokens_ratio_excess": round(max(0.0, methods[best]["tokens_ratio"] - TARGET_TOKENS_RATIO), 3)},
             "shared_settings": {key: value for key, value in flat_settings(configs[REFERENCE]).items() if key not in ("rewards", "trainer.output_dir")},
             "eval_during_training": configs[REFERENCE].model_dump(mode="json").get("eval_during_training"),
-            "stage_wall_seconds": stages.wall_seconds, "total_wall_seconds": round(sum(stages.wall_seconds.values()), 1),
+            "stage_wall_seconds": stages.wall_seconds, "total_wall_seconds": stages.elapsed_seconds(), "stages_at_once": settings.plan.jobs,
         }  # fmt: skip
         held_out = all(m["eval_during_training"] for m in methods.values())
         curves = {name: m["eval_during_training" if held_out else "training_curve"] for name, m in methods.items()}
