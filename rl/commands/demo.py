@@ -27,7 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="levers suite: run these seeds, then chart each method's mean and range (charts in the first seed's directory)")  # fmt: skip
     parser.add_argument("--fresh", action="store_true", help="delete the demo directory first instead of reusing finished stages")
     parser.add_argument("--rebuild-base", action="store_true",
-                        help="build the warm start (the base model both RL runs start from) here from scratch instead of using the shipped one (~8 min)")
+                        help="build the warm start (the base model both RL runs start from) here from scratch instead of using the shipped one (~15 min on 2 cores)")
     parser.add_argument("--ship-base", action="store_true",
                         help="with --rebuild-base, from a checkout: copy the base built here into rl/demo/base/ with its recipe (maintainers)")
     parser.add_argument("--jobs", type=int, default=None,

@@ -1,7 +1,7 @@
 """The demo's base model: the SFT warm start, built by the project's own recipe and shipped with the package.
 
 R1-Zero starts RL from a downloaded pretrained model; the demo's stand-in for it is `tiny:demo`
-warm-started on the task's traces (`rl.demo.sft.warm_start`, about 8 minutes on 2 cores). It is
+warm-started on the task's traces (`rl.demo.sft.warm_start`, about 15 minutes on 2 cores). It is
 built once, shipped as `rl/demo/base/` (~4 MB) with `recipe.json`, and used by `python -m rl demo`
 when the recipe that made it is the current one; `--rebuild-base` builds it from scratch instead.
 

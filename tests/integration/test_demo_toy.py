@@ -21,7 +21,7 @@ def demo(out: Path, *extra: str) -> subprocess.CompletedProcess:
 
 def test_toy_demo_writes_report_and_reuses_finished_stages(tmp_path):
     out = tmp_path / "demo"
-    first = demo(out)
+    first = demo(out, "--threads", "1")
     assert first.returncode == 0, first.stderr[-4000:]
     report = json.loads((out / "report.json").read_text())
     assert set(report["runs"]) == {"sft", "r1_zero", "dont_overthink"}
@@ -46,3 +46,21 @@ def test_toy_demo_writes_report_and_reuses_finished_stages(tmp_path):
 
     other_seed = demo(out, "--seed", "1")
     assert other_seed.returncode == 2 and "--fresh" in other_seed.stderr
+
+
+def test_toy_demo_with_stages_side_by_side_gives_the_same_numbers(tmp_path):
+    """`--jobs 2`: the RL runs and evals in two worker processes, one after the other's results unchanged."""
+    numbers = {}
+    for jobs in ("1", "2"):
+        out = tmp_path / f"jobs{jobs}"
+        run = demo(out, "--jobs", jobs, "--threads", "1")
+        assert run.returncode == 0, run.stderr[-4000:]
+        report = json.loads((out / "report.json").read_text())
+        assert report["stages_at_once"] == int(jobs)
+        numbers[jobs] = {name: (r["accuracy"], r["mean_tokens"], r["sampled"]["pass@1"], r["sampled"]["mean_tokens"]) for name, r in report["runs"].items()}
+    assert numbers["1"] == numbers["2"]
+    logs = tmp_path / "jobs2" / "logs"
+    assert {path.name for path in logs.iterdir()} == {"rl-r1_zero.log", "rl-dont_overthink.log", "eval-sft.log", "eval-r1_zero.log", "eval-dont_overthink.log"}
+    training, evaluation = (logs / "rl-r1_zero.log").read_text(), (logs / "eval-sft.log").read_text()
+    assert "train_runtime" in training and "generating" not in training  # each stage's output in its own log
+    assert "generating" in evaluation and "train_runtime" not in evaluation
