@@ -1,27 +1,15 @@
 """The demo pipeline at toy size: every stage for real (SFT, two GRPO runs, evals), report files, stage reuse."""
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.integration
 
 
-def demo(out: Path, *extra: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "rl", "demo", "--toy", "--out", str(out), *extra,
-         "--set", f"model.cache_dir={out.parent / 'cache'}"],
-        capture_output=True, text=True, cwd=ROOT, timeout=480,
-    )  # fmt: skip
-
-
-def test_toy_demo_writes_report_and_reuses_finished_stages(tmp_path):
+def test_toy_demo_writes_report_and_reuses_finished_stages(tmp_path, toy_demo):
     out = tmp_path / "demo"
-    first = demo(out, "--threads", "1")
+    first = toy_demo(out, "--threads", "1")
     assert first.returncode == 0, first.stderr[-4000:]
     report = json.loads((out / "report.json").read_text())
     assert set(report["runs"]) == {"sft", "r1_zero", "dont_overthink"}
@@ -40,20 +28,20 @@ def test_toy_demo_writes_report_and_reuses_finished_stages(tmp_path):
     short = (out / "dont_overthink" / "metrics.jsonl").read_text()
     assert "rewards/length/mean" not in r1 and "rewards/length/mean" in short
 
-    second = demo(out)
+    second = toy_demo(out)
     assert second.returncode == 0, second.stderr[-4000:]
     assert second.stderr.count("done before") == 7
 
-    other_seed = demo(out, "--seed", "1")
+    other_seed = toy_demo(out, "--seed", "1")
     assert other_seed.returncode == 2 and "--fresh" in other_seed.stderr
 
 
-def test_toy_demo_with_stages_side_by_side_gives_the_same_numbers(tmp_path):
+def test_toy_demo_with_stages_side_by_side_gives_the_same_numbers(tmp_path, toy_demo):
     """`--jobs 2`: the RL runs and evals in two worker processes, one after the other's results unchanged."""
     numbers = {}
     for jobs in ("1", "2"):
         out = tmp_path / f"jobs{jobs}"
-        run = demo(out, "--jobs", jobs, "--threads", "1")
+        run = toy_demo(out, "--jobs", jobs, "--threads", "1")
         assert run.returncode == 0, run.stderr[-4000:]
         report = json.loads((out / "report.json").read_text())
         assert report["stages_at_once"] == int(jobs)

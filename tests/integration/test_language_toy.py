@@ -6,13 +6,10 @@ consistency 0.56 at step 1); with `language` the mean is 1.0 from step 3 on, wit
 """
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.integration
 
 
@@ -21,12 +18,9 @@ def language_means(run_dir: Path) -> list[float]:
     return [row["rewards/language/mean"] for row in rows if "rewards/language/mean" in row]
 
 
-def test_toy_language_suite_raises_the_language_reward(tmp_path):
+def test_toy_language_suite_raises_the_language_reward(tmp_path, toy_demo):
     out = tmp_path / "language"
-    result = subprocess.run(
-        [sys.executable, "-m", "rl", "demo", "--suite", "language", "--toy", "--out", str(out), "--set", f"model.cache_dir={tmp_path / 'cache'}"],
-        capture_output=True, text=True, cwd=ROOT, timeout=600,
-    )  # fmt: skip
+    result = toy_demo(out, "--suite", "language")
     assert result.returncode == 0, result.stderr[-4000:]
     report = json.loads((out / "report.json").read_text())
     assert set(report["runs"]) == {"warm_start", "correctness_format", "with_language"}

@@ -1,22 +1,15 @@
 """The levers suite at toy size: every lever trained/evaluated for real, identical settings, report and both charts."""
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.integration
 
 
-def test_toy_levers_suite_writes_report_and_charts(tmp_path):
+def test_toy_levers_suite_writes_report_and_charts(tmp_path, toy_demo):
     out = tmp_path / "levers"
-    result = subprocess.run(
-        [sys.executable, "-m", "rl", "demo", "--suite", "levers", "--toy", "--out", str(out), "--set", f"model.cache_dir={tmp_path / 'cache'}"],
-        capture_output=True, text=True, cwd=ROOT, timeout=600,
-    )  # fmt: skip
+    result = toy_demo(out, "--suite", "levers")
     assert result.returncode == 0, result.stderr[-4000:]
     report = json.loads((out / "report.json").read_text())
     rl_levers = {"r1_zero", "length", "kimi_length", "cosine_length", "overlong", "length_target"}
