@@ -7,6 +7,7 @@ the cached analysis, so an answer is parsed and checked once per step however ma
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 import warnings
 from collections import OrderedDict
@@ -15,7 +16,11 @@ from functools import cached_property
 
 from rewards.extract import THINK_CLOSE, THINK_OPEN, extract_answer, reasoning_section
 from rewards.layout import LAYOUTS, continued_text, hit_length_limit, prompt_opens_reasoning, reasoning_unclosed
-from rewards.verify import DEFAULT_TIMEOUT_S, check_answers
+from rewards.verify import DEFAULT_TIMEOUT_S, CheckReport, check_answers
+
+logger = logging.getLogger("rewards.verify")
+# More than this share of a batch's answers left unchecked is worth a warning (a few timeouts are not).
+UNCHECKED_WARN_FRACTION = 0.05
 
 
 def message_text(message: object) -> str:
@@ -98,11 +103,37 @@ class AnalysisOptions:
             raise ValueError(f"batch_budget_s must be > 0 (or null for none), got {self.batch_budget_s}")
 
 
+class UncheckedWatch:
+    """Says once, with the reason, when a batch leaves more than `UNCHECKED_WARN_FRACTION` of its answers unchecked.
+
+    Once per run of such batches, not once per process: after a batch that is checked again, the next
+    bad one warns again (a checker that broke, recovered and broke again is reported twice).
+    """
+
+    def __init__(self) -> None:
+        self.alarmed = False
+        self._lock = threading.Lock()
+
+    def observe(self, checked: int, unchecked: int, report: CheckReport) -> None:
+        bad = checked > 0 and unchecked > UNCHECKED_WARN_FRACTION * checked
+        with self._lock:
+            first, self.alarmed = bad and not self.alarmed, bad
+        if first:
+            logger.warning(
+                "answer checking: %d of %d answers in this batch went unchecked and score as wrong (counted in "
+                "rewards/errors): %s", unchecked, checked, report.describe(),
+            )
+
+
 class BatchAnalysis:
     """Facts about one batch of completions; each fact is computed on first use."""
 
-    def __init__(self, options: AnalysisOptions, prompts: list, completions: list, completion_ids: list | None, columns: dict):
+    def __init__(
+        self, options: AnalysisOptions, prompts: list, completions: list, completion_ids: list | None, columns: dict,
+        watch: UncheckedWatch | None = None,
+    ):
         self.options = options
+        self.watch = watch
         self.prompt_texts = [message_text(prompt) for prompt in prompts]
         raw_texts = [message_text(completion) for completion in completions]
         # A prompt that ends inside `<think>` (R1-Zero's template, R1-Distill's chat template): the
@@ -177,8 +208,9 @@ class BatchAnalysis:
         checked = [answer is not None and gold is not None for answer, gold in zip(self.answers, self.golds)]
         pairs = [(answer, gold) for answer, gold, check in zip(self.answers, self.golds, checked) if check]
         options = self.options
+        report = CheckReport()
         verdicts = iter(
-            check_answers(pairs, options.timeout_s, options.workers, options.batch_budget_s, options.precision, options.decimal_comma)
+            check_answers(pairs, options.timeout_s, options.workers, options.batch_budget_s, options.precision, options.decimal_comma, report)
             if pairs
             else []
         )
@@ -188,6 +220,9 @@ class BatchAnalysis:
             if verdict is None:
                 self.check_failures += 1  # overran its bound, crashed, or the batch ran out of time
             results.append(bool(verdict))
+        self.check_report = report
+        if self.watch is not None:
+            self.watch.observe(len(pairs), self.check_failures, report)
         self.missing_golds = sum(self.gold_missing)
         if self.missing_golds:
             warnings.warn(
@@ -222,6 +257,7 @@ class Analyzer:
         self._cache: OrderedDict[tuple, BatchAnalysis] = OrderedDict()
         self._cache_batches = cache_batches
         self._lock = threading.Lock()
+        self.watch = UncheckedWatch()
 
     def __getstate__(self) -> dict:
         # Picklable for TRL's spawned rollout workers: the cache and lock are per-process.
@@ -243,7 +279,7 @@ class Analyzer:
         with self._lock:
             analysis = self._cache.get(key)
             if analysis is None:
-                analysis = BatchAnalysis(self.options, prompts, completions, completion_ids, columns)
+                analysis = BatchAnalysis(self.options, prompts, completions, completion_ids, columns, self.watch)
                 self._cache[key] = analysis
                 if len(self._cache) > self._cache_batches:
                     self._cache.popitem(last=False)

@@ -7,5 +7,6 @@ processes, `sandbox` (the worker pool with a hard time bound), `check` (fast pat
 """
 
 from rewards.verify.check import DEFAULT_TIMEOUT_S, answers_match, check_answers, clear_cache, warm_up
+from rewards.verify.sandbox import CheckReport
 
-__all__ = ["DEFAULT_TIMEOUT_S", "answers_match", "check_answers", "clear_cache", "warm_up"]
+__all__ = ["DEFAULT_TIMEOUT_S", "CheckReport", "answers_match", "check_answers", "clear_cache", "warm_up"]

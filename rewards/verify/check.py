@@ -22,7 +22,7 @@ from rewards.verify.normalize import (
     parse_number,
     split_percent,
 )
-from rewards.verify.sandbox import get_pool
+from rewards.verify.sandbox import CheckReport, get_pool
 
 DEFAULT_TIMEOUT_S = 1.0
 MAX_ANSWER_CHARS = 1000  # longer "answers" are not answers; never hand them to sympy
@@ -86,14 +86,15 @@ def default_workers() -> int:
 
 def check_answers(
     pairs: list[tuple[str, str]], timeout_s: float = DEFAULT_TIMEOUT_S, workers: int | None = None, budget_s: float | None = None,
-    precision: int | None = None, decimal_comma: bool = False,
+    precision: int | None = None, decimal_comma: bool = False, report: CheckReport | None = None,
 ) -> list[bool | None]:
     """`answers_match` for a whole batch: each distinct (pred, gold) once, the sympy ones on `workers` processes at once.
 
     Plain numbers, letters and equal strings are decided in-process; a pair repeated in the batch
     (a policy's identical samples, a hostile answer copied 16 times) is checked once and its verdict,
     a timeout included, shared. After `budget_s` seconds the pairs not yet checked are None.
-    `precision` and `decimal_comma` as in `answers_match`.
+    `precision` and `decimal_comma` as in `answers_match`. `report`, if given, receives the counts of
+    distinct pairs left undecided and why (`rewards.verify.sandbox.CheckReport`).
     """
     tolerance = Tolerance(precision=precision)
     if decimal_comma:
@@ -124,7 +125,7 @@ def check_answers(
         else:
             to_check.append((pred, gold))
     if to_check:
-        checked = get_pool().check_many(to_check, tolerance, timeout_s, workers or default_workers(), budget_s)
+        checked = get_pool().check_many(to_check, tolerance, timeout_s, workers or default_workers(), budget_s, report)
         for pair, verdict in zip(to_check, checked):
             verdicts[pair] = verdict
             if verdict is not None:

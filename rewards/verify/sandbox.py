@@ -21,6 +21,7 @@ import tempfile
 import threading
 import time
 from collections import deque
+from dataclasses import dataclass
 from pathlib import Path
 
 from rewards.verify.normalize import Tolerance
@@ -29,7 +30,9 @@ logger = logging.getLogger("rewards.verify")
 _PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])  # the directory holding `rewards/`
 # The zygote imports sympy and warms it up once per program (~2 s idle, more under load). That
 # start-up is waited for separately from the per-check bound; forking a worker from it takes ms.
-_STARTUP_TIMEOUT_S = 30.0
+# The bound counts the seconds callers have *waited* for its `ready`, never the process's age: a
+# zygote started when the reward stack was built and first used minutes later is ready, not late.
+_STARTUP_TIMEOUT_S = 60.0
 # Stop waiting this much before the bound, so that killing the worker and returning fit inside it.
 _RETURN_MARGIN_S = 0.02
 _FORK_TIMEOUT_S = 5.0  # a fork takes milliseconds; a zygote that does not answer in this long is replaced
@@ -44,11 +47,13 @@ class _LineReader:
         self.buffer = b""
 
     def read_line(self, deadline: float) -> bytes | None:
-        """The next line without its newline, or None if `deadline` passes first or the writer is gone."""
+        """The next line without its newline, or None if `deadline` passes first or the writer is gone.
+
+        What has already arrived is always read, even when `deadline` is past: a deadline bounds how
+        long to wait for a line, never whether to look at one that is waiting.
+        """
         while b"\n" not in self.buffer:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return None
+            remaining = max(0.0, deadline - time.monotonic())
             readable, _, _ = select.select([self.fd], [], [], remaining)
             if not readable:
                 return None
@@ -90,6 +95,9 @@ class _Zygote:
             theirs.close()
         self.started = time.monotonic()
         self.ready = False
+        # Seconds callers have spent waiting for `ready`, summed over calls: the start-up bound is on this.
+        self.startup_waited_s = 0.0
+        self.failed: str | None = None  # why this zygote was given up (silent past the bound, no reply to a fork)
         self._replies = _LineReader(self.control.fileno())
         self._pidfds: list[int] = []
         self._lock = threading.Lock()
@@ -108,18 +116,23 @@ class _Zygote:
         except (OSError, ValueError):
             printed = ""
         state = "running" if code is None else f"exited with status {code}"
+        if self.failed:
+            state += f", {self.failed}"
         last = printed.splitlines()[-1] if printed else "nothing printed"
         return f"checker process {self.process.pid} {state}, ready={self.ready}: {last}"
 
+    def usable(self) -> bool:
+        """Alive and not given up: worth forking from (else the pool starts a new zygote)."""
+        return self.failed is None and self.alive()
+
     def still_starting(self) -> bool:
-        """Alive, not ready yet, within its start-up bound: slow, not broken."""
-        return not self.ready and self.alive() and time.monotonic() < self.started + _STARTUP_TIMEOUT_S
+        """Alive, not ready yet, and callers have waited less than the start-up bound for it: slow, not broken."""
+        return not self.ready and self.usable() and self.startup_waited_s < _STARTUP_TIMEOUT_S
 
     def fork(self, deadline: float = float("inf")) -> _Worker | None:
         """A new worker, waiting for the zygote's start-up until `deadline` at most; None if it is not ready or died."""
         # Another thread may hold the lock while waiting for the start-up, or for a fork (milliseconds).
-        limit = deadline if self.ready else min(self.started + _STARTUP_TIMEOUT_S, deadline)
-        wait = min(limit - time.monotonic(), _STARTUP_TIMEOUT_S)
+        wait = min(deadline - time.monotonic(), _STARTUP_TIMEOUT_S + _FORK_TIMEOUT_S)
         if not self._lock.acquire(timeout=max(0.001, wait)):
             return None
         try:
@@ -127,12 +140,32 @@ class _Zygote:
         finally:
             self._lock.release()
 
+    def _await_ready(self, deadline: float) -> bool:
+        """Read the zygote's `ready` line, waiting until `deadline` or the rest of the start-up bound, whichever is first.
+
+        A line already waiting is read at once, however late. Only time spent waiting counts against
+        the bound; a zygote silent for the whole bound, or dead, is given up (and killed) so the pool
+        starts a new one on the next call.
+        """
+        waited_from = time.monotonic()
+        allowance = max(0.0, _STARTUP_TIMEOUT_S - self.startup_waited_s)
+        line = self._replies.read_line(min(deadline, waited_from + allowance))
+        self.startup_waited_s += time.monotonic() - waited_from
+        if line == b"ready":
+            self.ready = True
+            return True
+        if line is None and self.alive() and self.startup_waited_s < _STARTUP_TIMEOUT_S:
+            return False  # the caller's own deadline came first: still starting
+        if line is not None:
+            self.failed = f"said {line[:80]!r} instead of ready"
+        elif self.alive():
+            self.failed = f"silent for {self.startup_waited_s:.0f} s of waiting for its start-up"
+        self.process.kill()
+        return False
+
     def _fork_locked(self, deadline: float) -> _Worker | None:
-        if not self.ready:
-            line = self._replies.read_line(min(self.started + _STARTUP_TIMEOUT_S, deadline))
-            self.ready = line == b"ready"
-            if not self.ready:
-                return None
+        if not self.ready and not self._await_ready(deadline):
+            return None
         request_read, request_write = os.pipe()
         reply_read, reply_write = os.pipe()
         try:
@@ -149,6 +182,8 @@ class _Zygote:
         if line is None:
             os.close(request_write)
             os.close(reply_read)
+            if self.alive():
+                self.failed = f"no reply to a fork request in {_FORK_TIMEOUT_S:.0f} s"
             self.process.kill()  # hung or dead; a late reply would pair with the next request: start afresh
             return None
         pidfd = self._pidfds.pop() if self._pidfds else None
@@ -157,8 +192,8 @@ class _Zygote:
     def _read_reply(self, deadline: float) -> bytes | None:
         reader = self._replies
         while b"\n" not in reader.buffer:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0 or not select.select([self.control], [], [], remaining)[0]:
+            remaining = max(0.0, deadline - time.monotonic())  # a reply already waiting is read even when late
+            if not select.select([self.control], [], [], remaining)[0]:
                 return None
             try:
                 chunk, fds, _, _ = socket.recv_fds(self.control, 64, 1)
@@ -201,6 +236,17 @@ class _Worker:
     def fileno(self) -> int:
         """The reply pipe, for select()."""
         return self.reply_fd
+
+    def exited(self) -> bool:
+        """The process is gone (killed while idle, say); known only where there is a pidfd, else False."""
+        if self.killed:
+            return True
+        if self.pidfd is None:
+            return False  # a dead worker then shows itself by a failed send, and is replaced there
+        try:
+            return bool(select.select([self.pidfd], [], [], 0)[0])  # a pidfd turns readable when its process exits
+        except (OSError, ValueError):
+            return True
 
     def read_message(self, deadline: float) -> dict | None:
         """The next JSON reply, or None if `deadline` (monotonic seconds) passes first or the worker died."""
@@ -248,6 +294,39 @@ class _Worker:
         self.pidfd = None
 
 
+@dataclass
+class CheckReport:
+    """What one `check_many` call left undecided, and why: the reason behind an honest `rewards/errors`.
+
+    `timeouts`: checks that overran their bound (killed); `unchecked`: pairs the batch's time budget
+    did not reach; `unavailable`: pairs left because no checker process could be had (`reason` says
+    why); `failures`: workers lost or checks that raised (those answers count as mismatches).
+    """
+
+    timeouts: int = 0
+    unchecked: int = 0
+    unavailable: int = 0
+    failures: int = 0
+    reason: str | None = None
+
+    def add(self, other: CheckReport) -> None:
+        self.timeouts += other.timeouts
+        self.unchecked += other.unchecked
+        self.unavailable += other.unavailable
+        self.failures += other.failures
+        self.reason = other.reason or self.reason
+
+    def describe(self) -> str:
+        """One line: the counts that are not zero, and the reason a checker was missing."""
+        parts = [f"{count} {what}" for count, what in (
+            (self.timeouts, "overran the per-check bound"),
+            (self.unchecked, "not reached within the batch budget"),
+            (self.unavailable, "had no checker process"),
+        ) if count]
+        text = ", ".join(parts) or "none left unchecked"
+        return f"{text} ({self.reason})" if self.reason else text
+
+
 class CheckerPool:
     """Hands out warm workers forked from one zygote; a worker that overruns is killed and replaced by a new fork."""
 
@@ -259,32 +338,47 @@ class CheckerPool:
         self.timeouts = 0
         self.failures = 0
         self.unchecked = 0  # pairs a batch's time budget left unchecked
+        self.unavailable = 0  # pairs left unchecked because no checker process could be had
         self.last_failure: str | None = None  # why the last worker could not be had (see `_Zygote.describe_failure`)
-        self._warned = False
+        self.restarts = 0  # zygotes started after the first (one died or was given up)
+        self._failing = False  # inside a run of failures: warned once, until a worker is had again
 
     def _running_zygote(self) -> _Zygote:
-        """The zygote, started (again, if it died) without waiting for it (lock held)."""
-        if self._zygote is None or not self._zygote.alive():
+        """The zygote, started (again, if it died or was given up) without waiting for it (lock held)."""
+        if self._zygote is None or not self._zygote.usable():
             if self._zygote is not None:
                 self._zygote.close()
+                self.restarts += 1
             self._zygote = _Zygote()
         return self._zygote
 
     def _acquire(self, deadline: float) -> _Worker | None:
         """An idle worker, else a new fork (waiting for the zygote's start-up until `deadline`); None if none came."""
         with self._lock:
-            if self._idle:
-                return self._idle.pop()
+            while self._idle:
+                worker = self._idle.pop()
+                if not worker.exited():
+                    return worker
+                worker.kill()  # died while idle: release its pipes, fork a fresh one
+                self._all.discard(worker)
             zygote = self._running_zygote()
         worker = zygote.fork(deadline)
         if worker is not None:
             with self._lock:
                 self._all.add(worker)
+                if self._failing:
+                    self._failing = False
+                    logger.warning("answer checking: checker workers are back (after: %s)", self.last_failure)
         elif not zygote.still_starting():
             self.last_failure = zygote.describe_failure()
-            if not self._warned:
-                self._warned = True
-                logger.warning("answer checking: no checker worker (%s); such answers count as unchecked", self.last_failure)
+            with self._lock:
+                first = not self._failing
+                self._failing = True
+            if first:  # once per run of failures; the next call starts a new zygote and tries again
+                logger.warning(
+                    "answer checking: no checker worker (%s); such answers count as unchecked until a new checker starts",
+                    self.last_failure,
+                )
         return worker
 
     def _starting(self) -> bool:
@@ -309,7 +403,8 @@ class CheckerPool:
             self._running_zygote()
 
     def check_many(
-        self, pairs: list[tuple[str, str]], tolerance: Tolerance, timeout_s: float, workers: int = 1, budget_s: float | None = None
+        self, pairs: list[tuple[str, str]], tolerance: Tolerance, timeout_s: float, workers: int = 1, budget_s: float | None = None,
+        report: CheckReport | None = None,
     ) -> list[bool | None]:
         """Check `pairs` on up to `workers` worker processes at once; None for an overrun, a crash or no time left.
 
@@ -318,7 +413,9 @@ class CheckerPool:
         it); an overrunning worker is killed, its other queued pairs go to another worker. The whole
         call returns within `budget_s` (plus one kill), leaving the pairs it did not get to as None.
         `tolerance` travels with each request (`rewards.verify.compare.equivalent` takes it as an argument).
+        `report`, if given, is filled with this call's counts of what was left unchecked and why.
         """
+        outcome = CheckReport()
         tolerance_fields = {"rel_tol": tolerance.rel_tol, "precision": tolerance.precision}
         results: list[bool | None] = [None] * len(pairs)
         # Pairs with the same gold go to the same worker, one gold at a time: its parse is cached there.
@@ -368,27 +465,27 @@ class CheckerPool:
         def work_left() -> bool:
             return bool(pending or groups or any(backlog.values()))
 
+        no_checker = False  # the checker could not be started in this call: the next call starts a new one
         while work_left() or any(lanes.values()):
-            while (pending or groups) and len(lanes) < max(1, workers) and time.monotonic() < batch_deadline:
+            while (pending or groups) and len(lanes) < max(1, workers) and time.monotonic() < batch_deadline and not no_checker:
                 worker = self._acquire(batch_deadline)
                 if worker is None:
-                    if self._starting():  # the batch ran out of time first: the zygote stays for the next one
-                        break
-                    self.failures += 1
-                    # one pair is given up (None), so a checker that cannot start never stalls the batch
-                    if pending:
-                        pending.popleft()
-                    elif groups:
-                        groups[0].pop(0)
-                        if not groups[0]:
-                            groups.popleft()
-                    continue
+                    if not self._starting():
+                        # Dead or silent past its bound (given up, so a later call restarts it). Waiting
+                        # for another start-up here would stall the batch by a whole bound again.
+                        outcome.failures += 1
+                        no_checker = True
+                    break  # else the batch ran out of time first: the zygote stays for the next one
                 lanes[worker] = deque()
                 if not feed(worker):
-                    self.failures += 1
+                    outcome.failures += 1
                     drop(worker)
             active = [worker for worker, lane in lanes.items() if lane]
             if not active:
+                if no_checker:
+                    outcome.unavailable += len(pending) + sum(len(g) for g in groups) + sum(len(b) for b in backlog.values())
+                elif time.monotonic() >= batch_deadline or work_left():
+                    outcome.unchecked += len(pending) + sum(len(g) for g in groups) + sum(len(b) for b in backlog.values())
                 break
             now = time.monotonic()
             wake = min(min(head_deadline[w] for w in active), batch_deadline)
@@ -401,17 +498,17 @@ class CheckerPool:
                 while worker in lanes and lanes[worker]:
                     reply = worker.read_message(head_deadline[worker])
                     if reply is None:
-                        self.timeouts += 1
+                        outcome.timeouts += 1
                         drop(worker)
                         break
                     index = lanes[worker].popleft()
                     results[index] = bool(reply.get("match"))
                     if "error" in reply:
-                        self.failures += 1
+                        outcome.failures += 1
                     if lanes[worker]:
                         head_deadline[worker] = time.monotonic() + bound  # the next queued pair starts now
                     if not feed(worker):
-                        self.failures += 1
+                        outcome.failures += 1
                         drop(worker)
                         break
                     if not worker.has_line():
@@ -419,16 +516,25 @@ class CheckerPool:
             now = time.monotonic()
             for worker in [w for w, lane in lanes.items() if lane]:
                 if now >= head_deadline[worker] or now >= batch_deadline:
-                    self.timeouts += 1
+                    outcome.timeouts += 1
                     drop(worker)
             if now >= batch_deadline:
-                self.unchecked += len(pending) + sum(len(g) for g in groups) + sum(len(b) for b in backlog.values())
+                outcome.unchecked += len(pending) + sum(len(g) for g in groups) + sum(len(b) for b in backlog.values())
                 break
         for worker, lane in list(lanes.items()):
             if lane:
                 drop(worker)
             else:
                 self._release(worker)
+        with self._lock:
+            self.timeouts += outcome.timeouts
+            self.failures += outcome.failures
+            self.unchecked += outcome.unchecked
+            self.unavailable += outcome.unavailable
+        if outcome.unavailable:
+            outcome.reason = self.last_failure
+        if report is not None:
+            report.add(outcome)
         return results
 
     def close(self) -> None:
