@@ -14,8 +14,15 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from functools import cached_property
 
-from rewards.extract import THINK_CLOSE, THINK_OPEN, extract_answer, reasoning_section
-from rewards.layout import LAYOUTS, continued_text, hit_length_limit, prompt_opens_reasoning, reasoning_unclosed
+from rewards.extract import FALLBACKS, extract_answer
+from rewards.layout import (
+    LAYOUTS,
+    continued_text,
+    hit_length_limit,
+    prompt_opens_reasoning,
+    reasoning_text,
+    reasoning_unclosed,
+)
 from rewards.verify import DEFAULT_TIMEOUT_S, CheckReport, check_answers
 
 logger = logging.getLogger("rewards.verify")
@@ -66,13 +73,16 @@ class AnalysisOptions:
     gold_column: str = "answer"  # batch column with each row's gold answer (`rl` writes it as `answer`)
     id_column: str = "id"
     question_column: str = "question"
-    fallback: str | None = None  # `last_number`: grade the last number of outputs without tags (GSM8K-style)
+    # Outputs without tags or boxes: `last_number` grades their last number (GSM8K-style), `stated` the
+    # answer their prose states ("So, the final answer is 29."); null grades only tags and boxes.
+    fallback: str | None = None
     timeout_s: float = DEFAULT_TIMEOUT_S  # hard bound per answer check, seconds
     workers: int | None = None  # checker processes per batch; None: the free cores, at least 1
     batch_budget_s: float | None = 60.0  # wall-clock bound on a whole batch's checking; unchecked answers score 0
     precision: int | None = None  # decimal places a decimal answer may be rounded to (`0.33` for 1/3 at 2); None: exact
-    # The layout `format` asks for (rewards.layout.LAYOUTS): `r1_zero` (<think>..</think><answer>..</answer>)
-    # or `think_boxed` (<think>..</think> then a final answer with a \boxed{}: R1-Distill, Qwen3 thinking mode).
+    # The layout `format` asks for (rewards.layout.LAYOUTS): `r1_zero` (<think>..</think><answer>..</answer>),
+    # `think_boxed` (<think>..</think> then a final answer with a \boxed{}: R1-Distill, Qwen3 thinking mode)
+    # or `boxed` (no tags: plain reasoning, then one final \boxed{}: an instruct model).
     layout: str = "r1_zero"
     # Conversational prompts: the chat template's generation prompt ends inside `<think>` (plain-string
     # prompts are read from their own text). `rewards.layout.generation_settings(tokenizer, ...)` decides it.
@@ -91,8 +101,8 @@ class AnalysisOptions:
             raise ValueError(f"max_completion_length must be >= 1 (or null), got {self.max_completion_length}")
         if self.eos_token_ids is not None:
             object.__setattr__(self, "eos_token_ids", tuple(int(i) for i in self.eos_token_ids))  # from YAML: a list
-        if self.fallback not in (None, "last_number"):
-            raise ValueError(f"fallback must be null or 'last_number', got {self.fallback!r}")
+        if self.fallback not in FALLBACKS:
+            raise ValueError(f"fallback must be null, 'last_number' or 'stated', got {self.fallback!r}")
         if not self.timeout_s > 0:
             raise ValueError(f"timeout_s must be > 0, got {self.timeout_s}")
         if self.workers is not None and self.workers < 1:
@@ -234,7 +244,22 @@ class BatchAnalysis:
 
     @cached_property
     def reasoning(self) -> list[str]:
-        return [reasoning_section(text) if THINK_CLOSE in text or THINK_OPEN in text else "" for text in self.texts]
+        """The reasoning region of each completion as the layout reads it ("" where it is missing)."""
+        return [region or "" for region in self._reasoning_regions]
+
+    @cached_property
+    def reasoning_missing(self) -> list[bool]:
+        """The layout has a reasoning region and the completion lacks it, or left it empty (`<think></think>`).
+
+        Never true in the `boxed` layout: a bare `\boxed{5}` is well-formed, its reasoning just has no words.
+        """
+        if self.options.layout == "boxed":
+            return [False] * len(self.texts)
+        return [region is None or not region.strip() for region in self._reasoning_regions]
+
+    @cached_property
+    def _reasoning_regions(self) -> list[str | None]:
+        return [reasoning_text(text, self.options.layout) for text in self.texts]
 
     @cached_property
     def question_ids(self) -> list[str]:

@@ -10,6 +10,9 @@ import re
 THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
 ANSWER_OPEN, ANSWER_CLOSE = "<answer>", "</answer>"
 TAGS = (THINK_OPEN, THINK_CLOSE, ANSWER_OPEN, ANSWER_CLOSE)  # the R1-Zero layout; `format` and the tiny tokenizer use these
+# What to grade when a completion has no tags and no box: nothing, its last number (GSM8K-style), or the
+# answer its prose states ("the answer is 29", a concluding "So ... is 29.").
+FALLBACKS = (None, "last_number", "stated")
 _BOX = re.compile(r"\\(?:boxed|fbox)(?![a-zA-Z])")
 _LAST_NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?(?:/\d+)?")
 # Inline and display math; a `$` escaped as `\$` (money) neither opens nor closes a span.
@@ -240,6 +243,28 @@ def _stated_answer(text: str) -> str | None:
     return numbers[-1].rstrip(",") if numbers else None
 
 
+def stated_answer(text: str) -> str | None:
+    r"""The answer a whole plain-text completion states, or None: after its last "the answer is" / "answer:"
+    phrase, else in a concluding last sentence ("So the total is 29."). Never a number from mid-derivation.
+
+    >>> stated_answer("18 + 11 = 29. So, the final answer is 29 apples.")
+    '29'
+    >>> stated_answer("First 18 + 11 = 29, then")
+    >>> stated_answer(r"We add them. Therefore the sum is $\frac{3}{4}$.")
+    '\\frac{3}{4}'
+    """
+    if not isinstance(text, str):
+        return None
+    text = _CHAT_MARKER.sub("", strip_emphasis(text)).rstrip()
+    phrases = list(_ANSWER_PHRASE.finditer(text))
+    found = _first_value(text[phrases[-1].end() :]) if phrases else None
+    if found is None:
+        concluding = _CONCLUSION.search(text)
+        found = _first_value(concluding.group(1)) if concluding else None
+    found = undecorate(found) if found is not None else None
+    return found or None
+
+
 def joins_a_list(gap: str) -> bool:
     """Whether the text between two boxes makes them one list: separators only, or a short phrase with a
     conjunction (`\\boxed{1} papers and \\boxed{2}`, `\\text{ for part (a) and }`), not `no no no no no`."""
@@ -250,8 +275,12 @@ def joins_a_list(gap: str) -> bool:
     return bool(_CONJUNCTION.search(plain)) and len(words) <= 3
 
 
-def final_boxes(text: str) -> list[str]:
-    """Contents of the last box and of the boxes chained to it by separators only (in order)."""
+def complete_boxes(text: str) -> list[tuple[int, int, str]]:
+    r"""(start, end, content) of each complete `\boxed{...}` / `\fbox{...}` in `text`, in order; content stripped.
+
+    >>> complete_boxes(r"so \boxed{4} and \boxed{ 5 }")
+    [(3, 12, '4'), (17, 28, '5')]
+    """
     closing = _matching_braces(text)
     boxes = []
     for match in _BOX.finditer(text):
@@ -260,6 +289,12 @@ def final_boxes(text: str) -> list[str]:
             i += 1
         if i < len(text) and text[i] == "{" and i in closing:
             boxes.append((match.start(), closing[i] + 1, text[i + 1 : closing[i]].strip()))
+    return boxes
+
+
+def final_boxes(text: str) -> list[str]:
+    """Contents of the last box and of the boxes chained to it by separators only (in order)."""
+    boxes = complete_boxes(text)
     if not boxes:
         boxed = last_boxed(text)  # `\boxed 5`
         return [boxed.strip()] if boxed is not None else []
@@ -332,18 +367,20 @@ def extract_answer(completion: str, fallback: str | None = None) -> str | None:
     emphasis and `$...$` dropped). Without one, prose is not an answer and only boxes are: the last
     `\boxed{}` and the boxes chained to it, as `final_answer` reads them. With
     `fallback="last_number"` (GSM8K-style plain outputs) a completion with no reasoning block, tags
-    or boxes is graded by its last number. (Reasoning that is opened and never closed is an
+    or boxes is graded by its last number; with `fallback="stated"` (an instruct model's plain answer:
+    "So, the final answer is 29.") by the answer its prose states (`stated_answer`: an "answer is"
+    phrase or a concluding sentence, never a number from mid-derivation). (Reasoning that is opened and never closed is an
     unfinished completion: `correctness` pays it nothing, whatever this returns; see `rewards.layout`.)
 
     Args:
         completion: the completion text (the prompt's trailing `<think>` already prepended, if any).
-        fallback: None, or `"last_number"` for completions without tags.
+        fallback: None, `"last_number"` or `"stated"`, for completions without tags or boxes.
 
     Returns:
         The answer string (a list of values joined by ", "), or None.
 
     Raises:
-        ValueError: `fallback` is not None or `"last_number"`.
+        ValueError: `fallback` is not one of `FALLBACKS`.
 
     >>> extract_answer("<think>2+2=4</think><answer>4</answer>")
     '4'
@@ -355,9 +392,11 @@ def extract_answer(completion: str, fallback: str | None = None) -> str | None:
     True
     >>> extract_answer(r"<think>is it \boxed{4}? no</think> So the total is \boxed{5}.")
     '5'
+    >>> extract_answer("18 + 11 = 29. So, the final answer is 29.", fallback="stated")
+    '29'
     """
-    if fallback not in (None, "last_number"):
-        raise ValueError(f"unknown fallback {fallback!r}; use None or 'last_number'")
+    if fallback not in FALLBACKS:
+        raise ValueError(f"unknown fallback {fallback!r}; use one of {', '.join(map(repr, FALLBACKS))}")
     if not isinstance(completion, str) or not completion:
         return None
     has_reasoning = THINK_OPEN in completion or THINK_CLOSE in completion
@@ -375,4 +414,6 @@ def extract_answer(completion: str, fallback: str | None = None) -> str | None:
     if fallback == "last_number" and not has_reasoning:
         numbers = _LAST_NUMBER.findall(completion[-2000:])
         return numbers[-1] if numbers else None
+    if fallback == "stated" and not has_reasoning:
+        return stated_answer(completion[-4000:])
     return None

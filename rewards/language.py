@@ -137,7 +137,8 @@ class LanguageConsistency(RewardComponent):
     LaTeX, numbers, code and symbols are not words; CJK scripts count one word per character, and a run
     of undecodable bytes (U+FFFD) one word in no language. The
     language is identified by its script (Han, Latin, Cyrillic, ...), which catches R1-Zero's
-    failure mode (Chinese/English mixing). A reasoning of only maths scores 1, an empty one 0.
+    failure mode (Chinese/English mixing). A reasoning of only maths scores 1; a missing or empty one 0
+    where the layout has one (`<think></think>`), never in the `boxed` layout, where a bare `\boxed{5}` is well-formed.
     Target: param `target`, else the row's `language` column, else the question's script.
     """
 
@@ -153,7 +154,7 @@ class LanguageConsistency(RewardComponent):
         shares = []
         for index, reasoning in enumerate(analysis.reasoning):
             language = self.params.target or (languages[index] if languages else None)
-            if not reasoning.strip():
+            if analysis.reasoning_missing[index]:  # the layout's reasoning region is absent or empty: nothing to pay
                 shares.append(0.0)
                 continue
             if self._langid is not None and language:

@@ -8,11 +8,45 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from rewards.extract import THINK_CLOSE, THINK_OPEN
+from rewards.extract import THINK_CLOSE, THINK_OPEN, complete_boxes, reasoning_section
 
 # r1_zero: `<think>reasoning</think><answer>answer</answer>` (DeepSeek-R1-Zero's template).
 # think_boxed: `<think>reasoning</think>` then a final answer holding a `\boxed{}` (R1-Distill, Qwen3 thinking mode).
-LAYOUTS = ("r1_zero", "think_boxed")
+# boxed: no tags, the reasoning in plain text, then one final `\boxed{}` (an instruct model: Qwen2.5-Instruct,
+# Llama-Instruct, SmolLM2-Instruct, asked to "put the final answer in \boxed{}").
+LAYOUTS = ("r1_zero", "think_boxed", "boxed")
+
+
+def boxed_reasoning(text: str) -> str:
+    r"""The reasoning of a `boxed`-layout completion: the text before its final `\boxed{}`; all of it if there is none.
+
+    >>> boxed_reasoning(r"18 + 11 = 29, so the answer is \boxed{29}.")
+    '18 + 11 = 29, so the answer is '
+    >>> boxed_reasoning("18 + 11 = 29.")
+    '18 + 11 = 29.'
+    """
+    boxes = complete_boxes(text)
+    return text[: boxes[-1][0]] if boxes else text
+
+
+def reasoning_text(text: str, layout: str) -> str | None:
+    r"""The reasoning region `layout` reads in a completion text, or None where the layout has one and the text lacks it.
+
+    `r1_zero` / `think_boxed`: inside `<think>...</think>` (None without the tags). `boxed`: the text
+    before the final box; it always exists (a bare `\boxed{5}` has an empty one, not a missing one).
+
+    >>> reasoning_text("<think>2+3=5</think><answer>5</answer>", "r1_zero")
+    '2+3=5'
+    >>> reasoning_text("5", "r1_zero") is None
+    True
+    >>> reasoning_text(r"\boxed{5}", "boxed")
+    ''
+    """
+    if layout == "boxed":
+        return boxed_reasoning(text)
+    if THINK_CLOSE in text or THINK_OPEN in text:
+        return reasoning_section(text)
+    return None
 
 
 def prompt_opens_reasoning(prompt: object, chat_opens_reasoning: bool = False) -> bool:

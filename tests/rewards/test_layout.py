@@ -110,8 +110,8 @@ def test_the_answer_is_taken_after_the_reasoning_never_inside_it(layout):
 
 
 def test_an_unknown_layout_is_refused_naming_the_key():
-    with pytest.raises(rewards.RewardSpecError, match="answer_checking: layout must be one of r1_zero, think_boxed"):
-        rewards.build({"format": {}}, {"layout": "boxed"})
+    with pytest.raises(rewards.RewardSpecError, match="answer_checking: layout must be one of r1_zero, think_boxed, boxed"):
+        rewards.build({"format": {}}, {"layout": "instruct"})
 
 
 # ---------------------------------------------------------------- unfinished completions
@@ -202,3 +202,51 @@ def test_generation_settings_render_the_chat_template_as_trl_does():
     completion = "2 + 3 = 5\n</think>\n\n\\boxed{5}"
     assert score(stack(checking), [QUESTION], [completion], [[7, 1]]) == {"correctness": [1.0], "format": [1.0]}
     assert score(stack(checking), [QUESTION], [completion], [[7] * BUDGET])["correctness"] == [0.0]
+
+
+# ---------------------------------------------------------------- the instruct-model layout (`boxed`)
+
+INSTRUCT = {"layout": "boxed", "max_completion_length": BUDGET, "eos_token_ids": [EOS]}
+INSTRUCT_SPEC = {"correctness": {"weight": 1.0}, "format": {"weight": 0.2}, "language": {"weight": 0.1, "target": "en"}}
+
+
+def test_an_instruct_models_plain_boxed_answer_is_paid_by_every_reward():
+    # SmolLM2-Instruct's way of answering: steps in plain English, the answer boxed at the end; no tags anywhere.
+    completion = "18 + 11 = 29. First I add the tens, then the ones. So, the final answer is $\\boxed{29}$."
+    scores = score(stack(INSTRUCT, INSTRUCT_SPEC), [QUESTION], [completion], [finished()], golds=["29"])
+    assert scores == {"correctness": [1.0], "format": [1.0], "language": [1.0]}
+
+
+def test_a_bare_boxed_answer_is_well_formed_and_its_empty_reasoning_is_not_inconsistent():
+    scores = score(stack(INSTRUCT, INSTRUCT_SPEC), [QUESTION], ["\\boxed{5}"], [finished()])
+    assert scores == {"correctness": [1.0], "format": [1.0], "language": [1.0]}
+
+
+def test_the_boxed_format_wants_exactly_one_box_at_the_end_and_no_tags():
+    functions = stack(INSTRUCT, {"format": {"weight": 1.0}})
+    completions = [
+        "So it is \\boxed{5}. I hope it is correct.",       # prose after the box
+        "Maybe \\boxed{4}? No: \\boxed{5}",                 # two boxes
+        "<think>2+3</think> \\boxed{5}",                     # tags: not this layout
+        "So it is \\boxed{}.",                              # an empty box
+        "So it is 5.",                                      # no box
+        "2 + 3 = 5, so \\[ \\boxed{5} \\]",                  # display math around the box: fine
+    ]  # fmt: skip
+    assert score(functions, [QUESTION] * 6, completions, [finished()] * 6)["format"] == [0.0, 0.0, 0.0, 0.0, 0.0, 1.0]
+
+
+def test_the_stated_fallback_grades_an_unboxed_final_answer_and_never_a_cut_one():
+    functions = stack({**INSTRUCT, "fallback": "stated"}, INSTRUCT_SPEC)
+    plain = "18 + 11 = 29. So, the final answer is 29."
+    scores = score(functions, [QUESTION] * 3, [plain, plain, "18 + 11 = 29 and then"], [finished(), cut(), finished()], golds=["29"] * 3)
+    assert scores["correctness"] == [1.0, 0.0, 0.0]  # right; right but cut at the budget; states nothing
+    assert scores["format"] == [0.0, 0.0, 0.0] and scores["language"] == [1.0, 1.0, 1.0]
+    # without the fallback only boxes are answers
+    assert score(stack(INSTRUCT, INSTRUCT_SPEC), [QUESTION], [plain], [finished()], golds=["29"])["correctness"] == [0.0]
+
+
+def test_an_unknown_layout_or_fallback_is_one_line_naming_the_choices():
+    with pytest.raises(ValueError, match="layout must be one of r1_zero, think_boxed, boxed"):
+        rewards.AnalysisOptions(layout="instruct")
+    with pytest.raises(ValueError, match="'stated'"):
+        rewards.AnalysisOptions(fallback="words")
