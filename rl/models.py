@@ -1,4 +1,4 @@
-"""Model resolution: hub id, local path, or `tiny:<preset>`, a small causal LM built here from scratch.
+"""Model resolution: hub id, local path, GGUF file, pip package, or `tiny:<preset>`, a small causal LM built here from scratch.
 
 The tiny model (and its byte-level BPE tokenizer, trained on the shipped task and the prompt
 templates) lets tests and the CPU demo run with no network; it is cached under `model.cache_dir`.
@@ -68,14 +68,42 @@ def resolve_model(settings: ModelSettings) -> str:
 
             cache_dir = Path(settings.cache_dir).expanduser() if settings.cache_dir else default_cache_dir()
             return str(build_tiny_model(preset_name, cache_dir))
+    from rl.model_sources import GGUF_SUFFIX, PACKAGE_PREFIX, package_checkpoint
+
+    gguf_file = settings.gguf_file
+    if name.startswith(PACKAGE_PREFIX):
+        directory, gguf_file = package_checkpoint(name, gguf_file)
+        name = str(directory)
     path = Path(name).expanduser()
+    if path.is_file() and path.suffix == GGUF_SUFFIX and gguf_file is None:  # `name_or_path: models/x.gguf`
+        path, gguf_file = path.parent, path.name
     if path.exists():
+        if gguf_file is not None and (path / gguf_file).is_file():
+            return str(_converted(str(path), gguf_file, settings))
         if not (path / "config.json").is_file():
-            raise ConfigError(f"model.name_or_path: {name} is not a model directory (no config.json in it)")
-        return str(path)
+            if gguf_file is not None:
+                raise ConfigError(f"model.gguf_file: {gguf_file} is not in {path}")
+            found = sorted(p.name for p in path.glob(f"*{GGUF_SUFFIX}")) if path.is_dir() else []
+            hint = f" (it holds {', '.join(found)}: set model.gguf_file)" if found else ""
+            raise ConfigError(f"model.name_or_path: {name} is not a model directory (no config.json in it){hint}")
+        return str(path)  # an ordinary directory (a trained run, say) even when model.gguf_file names the base's file
     if looks_local(name):
         raise ConfigError(f"model.name_or_path: local model not found: {name}")
+    if gguf_file is not None:
+        return str(_converted(name, gguf_file, settings))  # a hub id: transformers fetches the file (on users' machines)
     return name
+
+
+def _converted(source: str, gguf_file: str, settings: ModelSettings) -> Path:
+    """The GGUF checkpoint as a plain directory in the cache (rank 0 converts under a launch, the others wait)."""
+    from accelerate import PartialState
+
+    from rl.model_sources import convert_gguf
+    from rl.presets_lookup import default_cache_dir
+
+    cache_dir = Path(settings.cache_dir).expanduser() if settings.cache_dir else default_cache_dir()
+    with PartialState().main_process_first():
+        return convert_gguf(source, gguf_file, settings.dtype, cache_dir, settings.trust_remote_code)
 
 
 def looks_local(name: str) -> bool:

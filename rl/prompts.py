@@ -17,15 +17,20 @@ R1_ZERO_BUDGET = R1_ZERO.replace(" User: {question}", BUDGET_SENTENCE + " User: 
 NAMED_TEMPLATES = ("r1_zero", "r1_zero_budget", "boxed_chat", "boxed_chat_budget")
 
 
-def render_prompt(template: str, question: str, system: str | None = None, budget: int | None = None) -> str | list[dict[str, str]]:
+def render_prompt(
+    template: str, question: str, system: str | None = None, budget: int | None = None, user_message: str | None = None
+) -> str | list[dict[str, str]]:
     """The `prompt` column TRL expects: a string (plain templates) or a message list (`boxed_chat*`).
 
-    `{budget}` (in `*_budget` templates or a custom one) is filled with `budget`.
+    `{budget}` (in `*_budget` templates or a custom one) is filled with `budget`. `user_message`
+    (`boxed_chat*` only) replaces the default user turn ("{question}" then the boxed instruction), e.g.
+    with a worked example that shows an instruct model the answer format.
     """
     if template in ("boxed_chat", "boxed_chat_budget"):
         messages = [{"role": "system", "content": system}] if system else []
         instruction = BOXED_INSTRUCTION + (BUDGET_SENTENCE if template == "boxed_chat_budget" else "")
-        return messages + [{"role": "user", "content": fill(f"{question}\n{instruction}", question, budget)}]
+        user = user_message if user_message is not None else f"{{question}}\n{instruction}"
+        return messages + [{"role": "user", "content": fill(user, question, budget)}]
     text = {"r1_zero": R1_ZERO, "r1_zero_budget": R1_ZERO_BUDGET}.get(template, template)
     return fill(text, question, budget)
 

@@ -152,6 +152,7 @@ def train(config: RunConfig, resume: bool = False, overwrite: bool = False) -> P
     import rewards
     from rl.algorithms import trainer_class
     from rl.data import check_source, load_rows
+    from rl.model_sources import check_trainable
     from rl.models import generation_checking, model_init_kwargs, peft_config, resolve_model
     from rl.trainer_args import completion_budget, trainer_value
 
@@ -171,6 +172,7 @@ def train(config: RunConfig, resume: bool = False, overwrite: bool = False) -> P
         raise ConfigError(f"trainer: {first_line(error)}") from None
     check_source(config.data)
     model_path = resolve_model(config.model)  # a path or hub id; `tiny:` models are built into their cache
+    check_trainable(model_path, lora=config.model.lora is not None)
     # The rewards read how this model generates: its chat template may open <think>, its EOS ends a finished completion.
     checking = generation_checking(model_path, config.answer_checking, budget, getattr(args, "chat_template_kwargs", None), config.model.trust_remote_code)
     reward_funcs, _ = rewards.build(config.rewards, checking, warn=False, max_completion_length=budget)  # loading warned

@@ -30,8 +30,16 @@ class LoraSettings(Section):
 
 
 class ModelSettings(Section):
-    name_or_path: str = Field("tiny:demo", description="hub id, local path, or tiny:<preset> (built locally)")
-    cache_dir: str | None = Field(None, description="where tiny: models are built and kept; default $LENGTHRL_CACHE, else $XDG_CACHE_HOME/lengthrl or ~/.cache/lengthrl")
+    name_or_path: str = Field(
+        "tiny:demo",
+        description="hub id, local directory, a .gguf file, package:<pip distribution shipping a checkpoint>, or tiny:<preset> (built locally)",
+    )
+    gguf_file: str | None = Field(
+        None,
+        description="a GGUF checkpoint inside name_or_path (hub id or directory), dequantized to model.dtype once into cache_dir "
+        "(transformers' gguf_file; needs the gguf package); runs and checkpoints are plain safetensors",
+    )
+    cache_dir: str | None = Field(None, description="where tiny: models are built and GGUF files converted; default $LENGTHRL_CACHE, else $XDG_CACHE_HOME/lengthrl or ~/.cache/lengthrl")
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
     attn_implementation: str | None = Field(None, description="e.g. flash_attention_2 on GPUs")
     trust_remote_code: bool = False
@@ -76,7 +84,11 @@ class PromptSettings(Section):
     template: str = Field(
         "r1_zero", description="r1_zero | r1_zero_budget | boxed_chat | boxed_chat_budget | a custom string containing {question}"
     )
-    system: str | None = Field(None, description="system message (boxed_chat* only)")
+    system: str | None = Field(None, description="system message (boxed_chat* only); default: none (the chat template's own)")
+    user_message: str | None = Field(
+        None, description="boxed_chat* only: the user turn, a string containing {question} (e.g. with a worked example); "
+        "default: the question, then 'Please reason step by step, and put your final answer within \\boxed{}.'",
+    )
     budget: int | None = Field(None, gt=0, description="token budget for {budget} templates, the same for every row")
     budget_range: tuple[int, int] | None = Field(
         None, description="[low, high]: each question gets its own budget, drawn uniformly (fixed per question id), as L1 trains"
@@ -101,6 +113,11 @@ class PromptSettings(Section):
             raise ValueError("the template asks for a {budget}: set prompt.budget, prompt.budget_range or prompt.budget_column")
         if len(sources) > 1:
             raise ValueError(f"give one budget source, not {' and '.join('prompt.' + s for s in sources)}")
+        if self.user_message is not None:
+            if not self.template.startswith("boxed_chat"):
+                raise ValueError("prompt.user_message is the user turn of a chat template: it needs prompt.template boxed_chat or boxed_chat_budget")
+            if "{question}" not in self.user_message:
+                raise ValueError("prompt.user_message must contain {question}, where each row's question goes")
         if self.budget_range is not None and not 0 < self.budget_range[0] <= self.budget_range[1]:
             raise ValueError(f"prompt.budget_range must be [low, high] with 0 < low <= high, got {list(self.budget_range)}")
         return self
