@@ -4,7 +4,7 @@ PYTHON ?= python3
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: demo levers language shorten test-time test lint bench clean
+.PHONY: demo levers language shorten test-time real test lint bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,9 @@ shorten: $(STAMP)
 
 test-time: $(STAMP)
 	$(PY) -m rl demo --suite test_time
+
+real: $(STAMP)
+	$(PY) -m rl demo --suite real
 
 test: $(STAMP)
 	$(PY) -m pytest -q

@@ -16,11 +16,12 @@ PARALLEL_SUITES = ("demo", "language", "shorten")  # suites that run independent
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--suite", choices=["demo", "levers", "language", "shorten", "test_time"], default="demo",
+    parser.add_argument("--suite", choices=["demo", "levers", "language", "shorten", "test_time", "real"], default="demo",
                         help="demo: R1-Zero vs don't overthink; levers: every length control side by side; "
                              "language: a mixing warm start trained with and without the language-consistency reward; "
                              "shorten: cut the demo's R1-Zero overthinker with each length method and the DLER recipe; "
-                             "test_time: votes, verifiers and beam search from the warm start vs the RL models, in tokens")  # fmt: skip
+                             "test_time: votes, verifiers and beam search from the warm start vs the RL models, in tokens; "
+                             "real: R1-Zero vs don't overthink on a real pretrained model (SmolLM2-135M-Instruct from PyPI)")  # fmt: skip
     parser.add_argument("--out", default=None, help="output directory (default: runs/<suite>, or runs/<suite>-seed<N> for --seed N != 0)")
     parser.add_argument("--seed", type=int, default=0, help="seed of both RL runs and the sampled evals (the shipped base is the same for every seed)")
     parser.add_argument("--seeds", type=int, nargs="+", default=None,
@@ -137,6 +138,15 @@ def run(args: argparse.Namespace) -> int:
         report = run_test_time(settings, SuiteSettings.toy() if args.toy else SuiteSettings(), demo_dir)
         print(json.dumps(report["beam_vs_majority"], indent=2))
         print(f"wrote {out / 'report.md'}, {out / 'report.json'} and {out / 'test_time_vs_train.png'}")
+        return 0
+    if args.suite == "real":
+        from rl.demo.real import RealSuite, run_real
+
+        if args.toy:
+            settings = dataclasses.replace(DemoSettings(out_dir=out, seed=args.seed, overrides=list(args.overrides)), plan=plan)
+        report = run_real(settings, RealSuite.toy() if args.toy else RealSuite())
+        print(json.dumps(report["comparisons"], indent=2))
+        print(f"wrote {out / 'report.md'}, {out / 'report.json'} and {out / 'curves.png'}")
         return 0
     report = run_demo(settings)
     print(json.dumps(report["comparisons"], indent=2))
