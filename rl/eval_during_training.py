@@ -148,10 +148,10 @@ def eval_callback(config: RunConfig, trainer, model_path: str) -> EvalDuringTrai
     training split itself (a hub dataset without `data.eval_split`, or a local file): the curve then
     measures training questions, not held-out ones.
     """
+    from rl.config.trainer_args import completion_budget
     from rl.data import load_rows
     from rl.evaluate import eval_split, grading_stack
     from rl.models import generation_checking
-    from rl.trainer_args import completion_budget
 
     settings = config.eval_during_training
     split = eval_split(config)

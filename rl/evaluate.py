@@ -284,11 +284,11 @@ def evaluate(config: RunConfig, model: str, settings: EvalSettings, out_dir: Pat
     from transformers import set_seed
 
     import rewards
+    from rl.config.trainer_args import completion_budget
     from rl.data import load_rows
     from rl.models import generation_checking, resolve_model
     from rl.selection import completion_scores
     from rl.strategies import Strategy, choose_best_of_n, load_strategy_verifier
-    from rl.trainer_args import completion_budget
 
     started = time.perf_counter()
     strategy = strategy or Strategy(name="greedy" if settings.greedy else "sample")

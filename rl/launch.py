@@ -17,9 +17,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from rl.config import RunConfig
+from rl.config.presets import accelerate_file
+from rl.config.trainer_args import batch_geometry, trainer_value
 from rl.errors import LaunchError
-from rl.presets_lookup import accelerate_file
-from rl.trainer_args import batch_geometry, trainer_value
 
 ROOT = Path(__file__).resolve().parents[1]
 MAIN_HOST, VLLM_HOST = "{main_host}", "{vllm_host}"  # filled in on the nodes, from the SLURM allocation

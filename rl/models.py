@@ -17,8 +17,8 @@ from pathlib import Path
 
 from rewards.extract import TAGS
 from rl.config import ModelSettings
+from rl.config.prompts import BOXED_INSTRUCTION, R1_ZERO
 from rl.errors import ConfigError, first_line
-from rl.prompts import BOXED_INSTRUCTION, R1_ZERO
 from rl.tasks import ArithmeticTask, generate_rows, guess_trace, reasoning_trace
 
 logger = logging.getLogger(__name__)
@@ -64,7 +64,7 @@ def resolve_model(settings: ModelSettings) -> str:
         # Under a multi-process launch rank 0 builds it (transformers only writes weights from rank 0)
         # while the others wait, then load the same files.
         with PartialState().main_process_first():
-            from rl.presets_lookup import default_cache_dir
+            from rl.config.presets import default_cache_dir
 
             cache_dir = Path(settings.cache_dir).expanduser() if settings.cache_dir else default_cache_dir()
             return str(build_tiny_model(preset_name, cache_dir))

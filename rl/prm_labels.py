@@ -189,11 +189,11 @@ def label(config: RunConfig, model: str, out_dir: Path | None = None, policy: Po
     import torch
     from tqdm.auto import tqdm
 
+    from rl.config.trainer_args import completion_budget, trainer_value
     from rl.data import load_rows
     from rl.evaluate import grade_samples
     from rl.jsonl import read_jsonl_tolerant
     from rl.models import generation_checking, resolve_model
-    from rl.trainer_args import completion_budget, trainer_value
 
     started = time.perf_counter()
     settings: PrmLabelSettings = config.prm.label

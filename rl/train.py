@@ -26,9 +26,10 @@ from rl.checkpoints import (
     mark_finished,
 )
 from rl.config import RunConfig, dump
+from rl.config.algorithms import algorithm_spec
+from rl.config.trainer_args import cuda_available, machine_defaults, resolved_fields, trainer_args
 from rl.errors import ConfigError, UserError, first_line
 from rl.run_lock import HOLDERS_FILE, LOCK_FILE, RunLock, check_output_dir
-from rl.trainer_args import cuda_available, machine_defaults, resolved_fields, trainer_args
 
 RESOLVED_TRAINER_ARGS = "resolved_trainer_args.yaml"  # beside config.yaml: what this machine filled in
 
@@ -57,6 +58,20 @@ def apply_log_level(level: str) -> None:
     for name in ("rl", "rewards"):
         logging.getLogger(name).setLevel(numeric)
     transformers.logging.set_verbosity(numeric)
+
+
+
+def trainer_class(name: str, dynamic_sampling: object | None = None) -> tuple[type, dict]:
+    """(the trainer class of algorithm `name`, extra keyword arguments for it).
+
+    With `dynamic_sampling` (the config section, GRPO only), TRL's `GRPOTrainer` is replaced by
+    `rl.dynamic_sampling.DynamicSamplingGRPOTrainer`, which TRL does not have.
+    """
+    if dynamic_sampling is None:
+        return algorithm_spec(name).trainer_class(), {}
+    from rl.dynamic_sampling import DynamicSamplingGRPOTrainer
+
+    return DynamicSamplingGRPOTrainer, {"dynamic_sampling": dynamic_sampling}
 
 
 def resume_point(output_dir: Path, max_steps: int, resume: bool, overwrite: bool) -> Path | None:
@@ -150,10 +165,9 @@ def train(config: RunConfig, resume: bool = False, overwrite: bool = False) -> P
     (`rl.run_lock`), held until the run ends.
     """
     import rewards
-    from rl.algorithms import trainer_class
+    from rl.config.trainer_args import completion_budget, trainer_value
     from rl.data import check_source, load_rows
     from rl.models import generation_checking, model_init_kwargs, peft_config, resolve_model
-    from rl.trainer_args import completion_budget, trainer_value
 
     apply_log_level(config.logging.log_level)
     if resume and overwrite:

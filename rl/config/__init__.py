@@ -2,7 +2,7 @@
 
 This module only hands names on: the schema is `rl.config.schema`, reading YAML and `--set`
 `rl.config.files`, error text `rl.config.messages`, loading `rl.config.load`; the bridge to TRL's
-config classes is `rl.trainer_args`.
+config classes is `rl.config.trainer_args`.
 """
 
 from __future__ import annotations

@@ -55,7 +55,7 @@ def lever_configs(settings: DemoSettings, sft_model: str) -> dict:
 
     Identical but for `rewards` and `trainer.output_dir` (asserted).
     """
-    from rl.trainer_args import completion_budget
+    from rl.config.trainer_args import completion_budget
 
     reference = run_config(settings, REFERENCE, sft_model)
     length_settings = run_config(settings, "dont_overthink", sft_model).rewards["length"]

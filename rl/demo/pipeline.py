@@ -14,10 +14,10 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from rl.config.presets import demo_config_dir
 from rl.demo.sft import TraceMix
 from rl.demo.workers import Plan, StageJob
 from rl.errors import UserError
-from rl.presets_lookup import demo_config_dir
 
 logger = logging.getLogger("rl.demo")
 RUNS = ("r1_zero", "dont_overthink")  # RL runs, one preset each in configs/demo/
@@ -318,8 +318,8 @@ def base_model(settings: DemoSettings, stages: Stages, base) -> tuple[str, dict]
 
 def eval_settings(settings: DemoSettings, base):
     """(greedy, sampled) eval settings; sampled at the RL runs' temperature, so pass@1 is the trained policy."""
+    from rl.config.trainer_args import trainer_value
     from rl.evaluate import EvalSettings
-    from rl.trainer_args import trainer_value
 
     greedy = EvalSettings(samples=1, greedy=True, limit=settings.eval_limit, batch_size=settings.eval_batch_size)
     temperature = float(trainer_value(base.algorithm, base.trainer, "temperature"))

@@ -9,7 +9,7 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
-from rl.prompts import R1_ZERO
+from rl.config.prompts import R1_ZERO
 from rl.tasks import guess_trace, reasoning_trace
 
 WARM_START_LEARNING_RATE = 2e-3  # from scratch: far above a fine-tune's rate

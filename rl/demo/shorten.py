@@ -99,7 +99,7 @@ def check_only_reward_or_recipe_differs(configs: dict) -> None:
 
 def shorten_configs(settings: DemoSettings, start_model: str, eval_during_training: dict | None) -> dict:
     """Each method's config: the demo's R1-Zero preset from `start_model`, `STEPS` steps, its overrides (checked)."""
-    from rl.trainer_args import completion_budget
+    from rl.config.trainer_args import completion_budget
 
     start = run_config(settings, START, start_model)
     length_settings = run_config(settings, "dont_overthink", start_model).rewards["length"]

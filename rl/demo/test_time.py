@@ -123,13 +123,13 @@ def plain(value: object) -> object:
 def run_test_time(settings: DemoSettings, suite: SuiteSettings | None = None, demo_dir: Path | None = Path("runs/demo")) -> dict:
     """Every stage of the suite (each resumable; the demo's RL models reused when they match); returns the report."""
     from rl.config import dump
+    from rl.config.trainer_args import trainer_value
     from rl.evaluate import EvalSettings, evaluate
     from rl.prm_labels import label
     from rl.prm_train import train_verifier
     from rl.search import BeamSettings
     from rl.selection import StepScoring
     from rl.strategies import Strategy
-    from rl.trainer_args import trainer_value
 
     suite = suite or SuiteSettings()
     out = settings.out_dir

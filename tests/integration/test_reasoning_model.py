@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from rl.config import load_config
+from rl.config.prompts import render_prompt
 from rl.models import build_tiny_model
-from rl.prompts import render_prompt
 from rl.sft import fine_tune
 from rl.train import train
 

@@ -4,9 +4,9 @@ from pathlib import Path
 import pytest
 
 from rl.config import DataSettings, PromptSettings
+from rl.config.prompts import R1_ZERO
 from rl.data import gold_answer, load_rows, stable_id
 from rl.errors import DataError
-from rl.prompts import R1_ZERO
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 

@@ -3,8 +3,8 @@
 import pytest
 
 import rewards
+from rl.config.prompts import R1_ZERO
 from rl.evaluate import grade_samples
-from rl.prompts import R1_ZERO
 
 PROMPT = R1_ZERO.replace("{question}", "Compute 2 + 2 .")
 COMPLETIONS = [

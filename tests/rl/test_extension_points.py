@@ -6,8 +6,8 @@ import pytest
 
 import rewards
 from rewards.base import RewardComponent, StatefulReward, stateful_rewards
-from rl.algorithms import ALGORITHMS, algorithm_spec
 from rl.config import ConfigError, validate
+from rl.config.algorithms import ALGORITHMS, algorithm_spec
 
 
 def test_every_algorithm_entry_names_real_trl_classes_and_reads_trl_defaults():

@@ -9,10 +9,10 @@ import pytest
 
 from rl.cli import main
 from rl.config import validate
+from rl.config.prompts import R1_ZERO
 from rl.errors import UserError
 from rl.evaluate import grade_samples
 from rl.prm_labels import label_questions, read_labels
-from rl.prompts import R1_ZERO
 from rl.verifiers import encode_steps, load_verifier, roc_auc, split_steps, step_auc
 
 QUESTION = "Compute 1 + 2 + 3 ."
@@ -104,7 +104,7 @@ def test_roc_auc_counts_ties_half_and_needs_both_classes():
 
 
 def _cache():
-    from rl.presets_lookup import default_cache_dir
+    from rl.config.presets import default_cache_dir
 
     return default_cache_dir()
 

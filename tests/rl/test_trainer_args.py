@@ -10,11 +10,11 @@ import pytest
 import torch
 import yaml
 
-import rl.trainer_args as trainer_args_module
+import rl.config.trainer_args as trainer_args_module
 from rl.config import dump, load_config, validate
+from rl.config.trainer_args import batch_geometry, completion_budget, machine_defaults, resolved_fields, trainer_value
 from rl.errors import ConfigError, LaunchError
 from rl.launch import LaunchRequest, plan_launch
-from rl.trainer_args import batch_geometry, completion_budget, machine_defaults, resolved_fields, trainer_value
 
 ROOT = Path(__file__).resolve().parents[2]
 GPU_PRESET = ROOT / "configs" / "r1_zero.yaml"
@@ -163,7 +163,7 @@ def test_eval_generates_with_the_training_budget(monkeypatch, tmp_path):
 
 
 def test_activation_checkpointing_follows_the_trainer_fields_then_trl():
-    from rl.trainer_args import activation_checkpointing
+    from rl.config.trainer_args import activation_checkpointing
 
     assert activation_checkpointing({}) is True  # TRL's default
     assert activation_checkpointing({"activation_checkpointing": False}) is False
@@ -173,8 +173,8 @@ def test_activation_checkpointing_follows_the_trainer_fields_then_trl():
 
 def test_the_demo_speed_settings_leave_the_answers_unchanged():
     """The demo's CPU settings (static KV cache, no activation checkpointing) are speed only: same answers, same gradients."""
+    from rl.config.prompts import R1_ZERO
     from rl.evaluate import EvalSettings, generate_with_model, load_model
-    from rl.prompts import R1_ZERO
 
     model, tokenizer = load_model(str(ROOT / "rl" / "demo" / "base"))
     prompts = [R1_ZERO.replace("{question}", f"{a} + {b * 7} - {a * b % 5}") for a in range(6) for b in range(3)]

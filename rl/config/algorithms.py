@@ -1,7 +1,9 @@
 """The RL algorithms a config can name: one table entry each, mapping to TRL's config and trainer classes.
 
 Adding a TRL trainer is adding one entry to `ALGORITHMS`; its defaults (e.g. the number of
-generations per prompt) are read from TRL's own config class, never copied here.
+generations per prompt) are read from TRL's own config class, never copied here. Pure declarations
+(TRL is imported when a class is asked for), so the config schema can check a name against them;
+which trainer class a run gets (TRL's, or the dynamic-sampling one) is `rl.train.trainer_class`.
 """
 
 from __future__ import annotations
@@ -44,15 +46,3 @@ ALGORITHMS: dict[str, Algorithm] = {
 def algorithm_spec(name: str) -> Algorithm:
     return ALGORITHMS[name]
 
-
-def trainer_class(name: str, dynamic_sampling: object | None = None) -> tuple[type, dict]:
-    """(the trainer class of algorithm `name`, extra keyword arguments for it).
-
-    With `dynamic_sampling` (the config section, GRPO only), TRL's `GRPOTrainer` is replaced by
-    `rl.dynamic_sampling.DynamicSamplingGRPOTrainer`, which TRL does not have.
-    """
-    if dynamic_sampling is None:
-        return algorithm_spec(name).trainer_class(), {}
-    from rl.dynamic_sampling import DynamicSamplingGRPOTrainer
-
-    return DynamicSamplingGRPOTrainer, {"dynamic_sampling": dynamic_sampling}

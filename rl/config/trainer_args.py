@@ -15,7 +15,7 @@ import warnings
 from dataclasses import dataclass
 from typing import Any
 
-from rl.algorithms import algorithm_spec
+from rl.config.algorithms import algorithm_spec
 from rl.errors import ConfigError, did_you_mean, first_line
 
 # The project's defaults where TRL's do not suit a run of this project (the same on every machine).
@@ -221,7 +221,7 @@ def trainer_args(algorithm: str, fields: dict[str, Any], reward_weights: list[fl
     """TRL's config for `algorithm` from the `trainer:` fields (TRL's own validation runs in `__post_init__`).
 
     Args:
-        algorithm: an entry of `rl.algorithms.ALGORITHMS`.
+        algorithm: an entry of `rl.config.algorithms.ALGORITHMS`.
         fields: the config's `trainer:` section (not modified); the project's and this machine's
             defaults are added (`resolved_fields`).
         reward_weights: one per reward function, in order.
