@@ -3,7 +3,7 @@
 Adding a TRL trainer is adding one entry to `ALGORITHMS`; its defaults (e.g. the number of
 generations per prompt) are read from TRL's own config class, never copied here. Pure declarations
 (TRL is imported when a class is asked for), so the config schema can check a name against them;
-which trainer class a run gets (TRL's, or the dynamic-sampling one) is `rl.train.trainer_class`.
+which trainer class a run gets (TRL's, or the dynamic-sampling one) is `rl.train.train.trainer_class`.
 """
 
 from __future__ import annotations

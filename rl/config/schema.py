@@ -152,13 +152,13 @@ class PrmTrainSettings(Section):
 class PrmSettings(Section):
     """Step labels and verifiers (`rl prm label`, `rl prm train`)."""
 
-    step_separator: str = Field("\n", min_length=1, description="a step ends with it (rl.verifiers.split_steps); the demo's derivations: ' .'")
+    step_separator: str = Field("\n", min_length=1, description="a step ends with it (rl.testtime.verifiers.split_steps); the demo's derivations: ' .'")
     label: PrmLabelSettings = Field(default_factory=PrmLabelSettings)
     train: PrmTrainSettings = Field(default_factory=PrmTrainSettings)
 
 
 class EvalDuringTrainingSettings(Section):
-    """Held-out accuracy and length while training (`rl.eval_during_training`): off unless this section is set.
+    """Held-out accuracy and length while training (`rl.eval.during_training`): off unless this section is set.
 
     Named apart from `rl eval` (which takes its options as flags) and from TRL's `trainer.eval_steps`
     (loss on an `eval_dataset`): this grades answers, as `rl eval` does, on the model being trained.
@@ -190,7 +190,7 @@ class LoggingSettings(Section):
 
 class DynamicSamplingSettings(Section):
     """DAPO dynamic sampling (arXiv 2503.14476): only prompt groups whose completions score differently enter
-    the loss; more prompts are generated to fill the batch (`rl.dynamic_sampling`). GRPO only."""
+    the loss; more prompts are generated to fill the batch (`rl.train.dynamic_sampling`). GRPO only."""
 
     metric: str = Field(
         "correctness",

@@ -147,10 +147,10 @@ PAUSING_LAUNCHER = textwrap.dedent(
     """
     import os, sys, time
     from pathlib import Path
-    import rl.callbacks
+    import rl.train.callbacks
 
     gate = Path(os.environ["GATE"])
-    original = rl.callbacks.MetricsJsonl.on_log
+    original = rl.train.callbacks.MetricsJsonl.on_log
 
     def log_then_wait(self, args, state, control, logs=None, **kwargs):
         original(self, args, state, control, logs=logs, **kwargs)
@@ -158,7 +158,7 @@ PAUSING_LAUNCHER = textwrap.dedent(
         while state.global_step == 1 and not gate.exists() and time.monotonic() < deadline:
             time.sleep(0.2)
 
-    rl.callbacks.MetricsJsonl.on_log = log_then_wait
+    rl.train.callbacks.MetricsJsonl.on_log = log_then_wait
     from rl.cli import main
     sys.exit(main(sys.argv[1:]))
     """

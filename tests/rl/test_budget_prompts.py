@@ -8,7 +8,7 @@ import yaml
 
 import rewards
 from rl.config import DataSettings, PromptSettings, load_config
-from rl.data import load_rows
+from rl.data.rows import load_rows
 from rl.errors import ConfigError, DataError
 
 ROOT = Path(__file__).resolve().parents[2]

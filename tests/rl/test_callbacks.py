@@ -3,7 +3,7 @@
 import logging
 from types import SimpleNamespace
 
-from rl.callbacks import ClippedRatioWarning
+from rl.train.callbacks import ClippedRatioWarning
 
 
 def test_the_clipped_ratio_warning_fires_once_after_a_run_of_high_steps(caplog):

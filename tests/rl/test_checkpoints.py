@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from rl.checkpoints import complete_from_checkpoint, finished_step, mark_complete
-from rl.train import AlreadyFinished, resume_point
+from rl.train.checkpoints import complete_from_checkpoint, finished_step, mark_complete
+from rl.train.train import AlreadyFinished, resume_point
 
 
 def fake_checkpoint(run: Path, step: int, weights: bool = True) -> Path:

@@ -5,7 +5,7 @@ import pytest
 
 from rl.config import DataSettings, PromptSettings
 from rl.config.prompts import R1_ZERO
-from rl.data import gold_answer, load_rows, stable_id
+from rl.data.rows import gold_answer, load_rows, stable_id
 from rl.errors import DataError
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
@@ -72,7 +72,7 @@ def test_gold_answer_styles():
 
 
 def test_a_json_file_of_rows_of_one_object_or_of_lines_is_read_and_an_empty_one_has_no_rows(tmp_path):
-    from rl.data import local_file_rows
+    from rl.data.rows import local_file_rows
 
     rows = [{"question": "1+1?", "answer": "2"}, {"question": "2+2?", "answer": "4"}]
     (tmp_path / "rows.json").write_text(json.dumps(rows, indent=2))

@@ -1,6 +1,6 @@
 """`rl distill` selection: the shortest correct sample kept, incorrect never, questions without a correct one skipped."""
 
-from rl.distill import select_samples
+from rl.train.distill import select_samples
 
 
 def sample(question: str, tokens: int, correct: bool) -> dict:

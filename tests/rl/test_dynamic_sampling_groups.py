@@ -4,8 +4,8 @@ import pytest
 import torch
 
 from rl.config import load_config
-from rl.dynamic_sampling import group_advantages, informative_groups
 from rl.errors import ConfigError
+from rl.train.dynamic_sampling import group_advantages, informative_groups
 
 SMOKE = "configs/demo/smoke.yaml"
 

@@ -5,7 +5,7 @@ import math
 import pytest
 
 import rewards
-from rl.eval_metrics import accuracy_by_length_quintile, majority_answer, pass_at_k
+from rl.eval.metrics import accuracy_by_length_quintile, majority_answer, pass_at_k
 
 
 def test_pass_at_k_matches_the_unbiased_estimator_by_hand():

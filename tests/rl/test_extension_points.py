@@ -61,7 +61,7 @@ def test_stateful_rewards_are_found_by_the_declared_protocol():
 
 
 def test_the_tiny_model_cache_is_keyed_by_the_tokenizer_corpus(tmp_path, monkeypatch):
-    import rl.models as models
+    import rl.data.models as models
 
     first = models.build_tiny_model("test", tmp_path)
     assert models.build_tiny_model("test", tmp_path) == first  # reused

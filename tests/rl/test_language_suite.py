@@ -7,6 +7,7 @@ from types import SimpleNamespace
 import pytest
 
 from rewards import build
+from rl.data.tasks import reasoning_trace, switch_language
 from rl.demo.language import (
     REFERENCE,
     WITH_LANGUAGE,
@@ -19,7 +20,6 @@ from rl.demo.language import (
 from rl.demo.pipeline import DemoSettings
 from rl.demo.report import language_report
 from rl.demo.sft import TraceMix
-from rl.tasks import reasoning_trace, switch_language
 
 QUESTION = "Compute 4 + 3 - 5 ."
 

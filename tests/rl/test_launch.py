@@ -8,7 +8,7 @@ import pytest
 
 from rl.config import load_config
 from rl.errors import LaunchError
-from rl.launch import MAIN_HOST, VLLM_HOST, LaunchRequest, minutes, plan_launch
+from rl.train.launch import MAIN_HOST, VLLM_HOST, LaunchRequest, minutes, plan_launch
 
 ROOT = Path(__file__).resolve().parents[2]
 GPU_PRESET = ROOT / "configs" / "r1_zero.yaml"

@@ -3,7 +3,7 @@
 import json
 
 from rl.demo.levers import REFERENCE, combine_seeds, lever_rewards
-from rl.plot import pareto_front
+from rl.eval.plot import pareto_front
 
 
 def test_each_lever_adds_one_length_reward_to_r1_zero():

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from rl.errors import UserError
-from rl.plot import curves_figure, ema, plot_length_accuracy, plot_runs, read_metrics
+from rl.eval.plot import curves_figure, ema, plot_length_accuracy, plot_runs, read_metrics
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -11,9 +11,9 @@ from rl.cli import main
 from rl.config import validate
 from rl.config.prompts import R1_ZERO
 from rl.errors import UserError
-from rl.evaluate import grade_samples
-from rl.prm_labels import label_questions, read_labels
-from rl.verifiers import encode_steps, load_verifier, roc_auc, split_steps, step_auc
+from rl.eval.generation import grade_samples
+from rl.testtime.prm_labels import label_questions, read_labels
+from rl.testtime.verifiers import encode_steps, load_verifier, roc_auc, split_steps, step_auc
 
 QUESTION = "Compute 1 + 2 + 3 ."
 PROMPT = R1_ZERO.replace("{question}", QUESTION)
@@ -85,7 +85,7 @@ def test_labels_are_m_over_n_of_the_rollouts_from_each_step_prefix():
 def test_encode_steps_points_at_each_steps_last_token():
     from transformers import AutoTokenizer
 
-    from rl.models import build_tiny_model
+    from rl.data.models import build_tiny_model
 
     tokenizer = AutoTokenizer.from_pretrained(build_tiny_model("test", _cache()))
     steps = split_steps(" 1 + 2 = 3 . 3 + 3 = 6 ." + RIGHT, " .")
@@ -129,7 +129,7 @@ def write_labels(path, rows) -> str:
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """A process and an outcome verifier trained on `tiny:test` (seconds)."""
-    from rl.prm_train import train_verifier
+    from rl.testtime.prm_train import train_verifier
 
     root = tmp_path_factory.mktemp("prm")
     labels = write_labels(root / "labels.jsonl", labelled_rows())
@@ -202,7 +202,7 @@ class ConstantPolicy(ScriptedPolicy):
 
 
 def test_label_resumes_after_a_kill_and_writes_the_dataset_once(tmp_path):
-    from rl.prm_labels import LABELS_FILE, PARTIAL_FILE, label
+    from rl.testtime.prm_labels import LABELS_FILE, PARTIAL_FILE, label
 
     config = validate({
         "model": {"name_or_path": "tiny:test"}, "data": {"source": "generated:arithmetic", "generated": {"train_size": 6, "test_size": 4}},

@@ -13,14 +13,14 @@ from pathlib import Path
 
 import pytest
 
-import rl.run_lock
-from rl.run_lock import HOLDERS_FILE, LOCK_FILE, RunLock, RunLocked
+import rl.train.run_lock
+from rl.train.run_lock import HOLDERS_FILE, LOCK_FILE, RunLock, RunLocked
 
 ROOT = Path(__file__).resolve().parents[2]
 HOLDER = """
 import sys, time
 from pathlib import Path
-from rl.run_lock import RunLock
+from rl.train.run_lock import RunLock
 
 RunLock(Path(sys.argv[1]), [{"rank": 0, "host": "node-a", "pid": __import__("os").getpid()},
                             {"rank": 1, "host": "node-a", "pid": 4242}]).acquire()
@@ -78,7 +78,7 @@ def foreign_marker(path: Path, lease_seconds: float) -> None:
 
 
 def test_a_holder_on_another_node_is_gone_once_its_heartbeat_stops(tmp_path, monkeypatch, caplog):
-    monkeypatch.setattr(rl.run_lock, "LEASE_SECONDS", 0.6)
+    monkeypatch.setattr(rl.train.run_lock, "LEASE_SECONDS", 0.6)
     foreign_marker(tmp_path / "run" / LOCK_FILE, 0.6)
     with caplog.at_level(logging.WARNING, logger="rl.run_lock"), RunLock(tmp_path / "run"):
         pass
@@ -87,7 +87,7 @@ def test_a_holder_on_another_node_is_gone_once_its_heartbeat_stops(tmp_path, mon
 
 
 def test_a_holder_on_another_node_with_a_beating_heart_keeps_its_lock(tmp_path, monkeypatch):
-    monkeypatch.setattr(rl.run_lock, "LEASE_SECONDS", 0.6)
+    monkeypatch.setattr(rl.train.run_lock, "LEASE_SECONDS", 0.6)
     marker = tmp_path / "run" / LOCK_FILE
     foreign_marker(marker, 0.6)
     stop = threading.Event()
@@ -108,7 +108,7 @@ def test_a_holder_on_another_node_with_a_beating_heart_keeps_its_lock(tmp_path, 
 
 def test_overwrite_and_resume_never_touch_a_live_run(tmp_path, holder):
     from rl.config import load_config
-    from rl.train import train
+    from rl.train.train import train
 
     (tmp_path / "run" / "checkpoint-2").mkdir()
     (tmp_path / "run" / "metrics.jsonl").write_text('{"step": 1}\n')
@@ -122,12 +122,12 @@ def test_overwrite_and_resume_never_touch_a_live_run(tmp_path, holder):
 
 def test_die_with_launcher_is_a_no_op_outside_a_launched_rank(monkeypatch):
     monkeypatch.delenv("LOCAL_RANK", raising=False)
-    rl.run_lock.die_with_launcher()  # still alive
+    rl.train.run_lock.die_with_launcher()  # still alive
 
 
 def test_a_rank_dies_with_its_launcher(tmp_path):
     # launcher -> rank (own session, as torchrun starts ranks); SIGKILL the launcher: the rank must follow.
-    rank = "from rl.run_lock import die_with_launcher; import os, time; die_with_launcher(); print(os.getpid(), flush=True); time.sleep(60)"
+    rank = "from rl.train.run_lock import die_with_launcher; import os, time; die_with_launcher(); print(os.getpid(), flush=True); time.sleep(60)"
     launcher = (
         "import subprocess, sys, time\n"
         f"p = subprocess.Popen([sys.executable, '-c', {rank!r}], start_new_session=True)\n"

@@ -3,8 +3,8 @@
 import pytest
 
 from rl.errors import ConfigError
-from rl.search import BeamSettings, Step, beam_search
-from rl.selection import StepScoring
+from rl.testtime.search import BeamSettings, Step, beam_search
+from rl.testtime.selection import StepScoring
 
 # A toy policy whose tokens are characters: a step ends with "." (the separator), a completion with "!" (EOS).
 FIRST_STEPS = ["a.", "bb.", "ccc.", "G!"]  # "G!": a guess, finished at once
@@ -115,7 +115,7 @@ def test_a_generated_row_is_cut_at_the_separator_at_eos_or_at_the_budget():
     from transformers import AutoTokenizer
 
     from rl.demo.base import shipped_base_dir
-    from rl.search import HFStepGenerator
+    from rl.testtime.search import HFStepGenerator
 
     tokenizer = AutoTokenizer.from_pretrained(shipped_base_dir())
     eos, pad = tokenizer.eos_token_id, tokenizer.pad_token_id

@@ -4,7 +4,7 @@ import pytest
 
 from rl.demo.pipeline import DemoSettings
 from rl.demo.shorten import DLER_BUDGET, STEPS, check_only_reward_or_recipe_differs, flat_settings, shorten_configs
-from rl.plot import plot_shorten
+from rl.eval.plot import plot_shorten
 
 
 @pytest.fixture

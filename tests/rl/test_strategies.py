@@ -7,9 +7,9 @@ import pytest
 
 from rl.config import load_config
 from rl.errors import ConfigError
-from rl.evaluate import EvalSettings, evaluate
-from rl.selection import StepScoring
-from rl.strategies import Strategy
+from rl.eval.generation import EvalSettings, evaluate
+from rl.testtime.selection import StepScoring
+from rl.testtime.strategies import Strategy
 
 SMOKE = Path(__file__).resolve().parents[2] / "configs" / "demo" / "smoke.yaml"
 
@@ -38,8 +38,8 @@ class TableVerifier:
 @pytest.fixture
 def fake_generation(monkeypatch):
     """Each of the 2 questions gets 3 samples: two wrong ones that agree, one right one (the gold of the smoke set's rows)."""
-    import rl.evaluate as evaluate_module
-    import rl.models as models_module
+    import rl.data.models as models_module
+    import rl.eval.generation as evaluate_module
 
     def generate(model_path, prompts, settings, max_new_tokens, chat_template_kwargs=None, **generation):
         return [[(answer("-77"), [5] * 7), (answer(gold), [5] * 11), (answer("-77"), [5] * 6)] for gold in golds]
@@ -49,7 +49,7 @@ def fake_generation(monkeypatch):
     monkeypatch.setattr(evaluate_module, "use_vllm", lambda: False)
     monkeypatch.setattr(models_module, "resolve_model", lambda settings: "unused")
     monkeypatch.setattr(models_module, "generation_checking", lambda path, checking, budget, *rest: dict(checking))
-    from rl.data import load_rows
+    from rl.data.rows import load_rows
 
     config = load_config(SMOKE)
     golds += [row["answer"] for row in load_rows(config.data.model_copy(update={"limit": 2}), config.prompt, split="test")]

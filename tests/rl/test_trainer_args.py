@@ -14,7 +14,7 @@ import rl.config.trainer_args as trainer_args_module
 from rl.config import dump, load_config, validate
 from rl.config.trainer_args import batch_geometry, completion_budget, machine_defaults, resolved_fields, trainer_value
 from rl.errors import ConfigError, LaunchError
-from rl.launch import LaunchRequest, plan_launch
+from rl.train.launch import LaunchRequest, plan_launch
 
 ROOT = Path(__file__).resolve().parents[2]
 GPU_PRESET = ROOT / "configs" / "r1_zero.yaml"
@@ -138,9 +138,9 @@ def test_a_renamed_key_exits_2_from_the_cli(tmp_path):
 
 
 def test_eval_generates_with_the_training_budget(monkeypatch, tmp_path):
-    import rl.evaluate as evaluate_module
-    import rl.models as models_module
-    from rl.evaluate import EvalSettings, evaluate
+    import rl.data.models as models_module
+    import rl.eval.generation as evaluate_module
+    from rl.eval.generation import EvalSettings, evaluate
 
     budgets, caches = [], []
 
@@ -174,7 +174,7 @@ def test_activation_checkpointing_follows_the_trainer_fields_then_trl():
 def test_the_demo_speed_settings_leave_the_answers_unchanged():
     """The demo's CPU settings (static KV cache, no activation checkpointing) are speed only: same answers, same gradients."""
     from rl.config.prompts import R1_ZERO
-    from rl.evaluate import EvalSettings, generate_with_model, load_model
+    from rl.eval.generation import EvalSettings, generate_with_model, load_model
 
     model, tokenizer = load_model(str(ROOT / "rl" / "demo" / "base"))
     prompts = [R1_ZERO.replace("{question}", f"{a} + {b * 7} - {a * b % 5}") for a in range(6) for b in range(3)]

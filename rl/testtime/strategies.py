@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from rl.errors import ConfigError
-from rl.search import BeamSettings
-from rl.selection import StepScoring, StepVerifier
+from rl.testtime.search import BeamSettings
+from rl.testtime.selection import StepScoring, StepVerifier
 
 STRATEGIES = ("greedy", "sample", "best_of_n", "beam")
 
@@ -59,8 +59,8 @@ def choose_best_of_n(per_question: list[list[dict]], scores: list[float], same) 
     `scores` are the verifier's, one per sample in the order of `per_question` (flattened). Each
     sample gets `verifier_score` and `chosen` (the verifier's pick).
     """
-    from rl.eval_metrics import mean
-    from rl.selection import best_of_n, weighted_vote
+    from rl.eval.metrics import mean
+    from rl.testtime.selection import best_of_n, weighted_vote
 
     index, picked, voted = 0, [], []
     for samples in per_question:
@@ -87,7 +87,7 @@ def load_strategy_verifier(strategy: Strategy, verifier: StepVerifier | None) ->
         return verifier
     from pathlib import Path
 
-    from rl.verifiers import load_verifier
+    from rl.testtime.verifiers import load_verifier
 
     if not Path(strategy.verifier).is_dir():
         raise ConfigError(f"--verifier {strategy.verifier}: not a directory (train one with `python -m rl prm train`)")
@@ -102,8 +102,8 @@ def budget_curve(per_question: list[list[dict]], ks: list[int], same, scores: li
     verifier's pick among the k) and `weighted_vote`. One sampled eval gives the whole curve, so every
     k is judged on the same draws.
     """
-    from rl.eval_metrics import majority_answer, mean
-    from rl.selection import best_of_n, weighted_vote
+    from rl.eval.metrics import majority_answer, mean
+    from rl.testtime.selection import best_of_n, weighted_vote
 
     def right(answer, samples) -> bool:
         return answer is not None and same(answer, samples[0]["gold"])

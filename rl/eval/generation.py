@@ -15,7 +15,7 @@ from pathlib import Path
 
 from rl.config import RunConfig
 from rl.errors import ConfigError, first_line
-from rl.eval_metrics import mean
+from rl.eval.metrics import mean
 
 logger = logging.getLogger("rl.evaluate")
 
@@ -87,7 +87,7 @@ def generate_with_model(
     `cache_implementation` is HF's KV-cache choice (None: the model's default, a growing cache;
     "static": preallocated, which on CPU saves the growing cache's copy per token); callers pass the
     run's `trainer.cache_implementation`, so held-out answers are decoded as the rollouts were.
-    Used by `rl eval` on a saved model and by `rl.eval_during_training` on the model being trained;
+    Used by `rl eval` on a saved model and by `rl.eval.during_training` on the model being trained;
     the caller puts the model in eval mode. The tokenizer's padding side is left for the call and restored.
     """
     import torch
@@ -136,7 +136,7 @@ def generate_with_model(
 
 def generate_beam(model_path: str, prompts: list, verifier, strategy, settings: EvalSettings, max_new_tokens: int,
                   chat_template_kwargs: dict | None = None) -> tuple[Generations, list]:  # fmt: skip
-    """Verifier-guided step-level beam search (`rl.search.beam_search`) with HF `generate`, with a progress bar.
+    """Verifier-guided step-level beam search (`rl.testtime.search.beam_search`) with HF `generate`, with a progress bar.
 
     Returns (per prompt, its completed beams as (text, token ids), best first; the `SearchResult`s).
     Sampled at `settings.temperature`, `settings.batch_size` prompts' beams per generate call.
@@ -144,7 +144,7 @@ def generate_beam(model_path: str, prompts: list, verifier, strategy, settings: 
     from tqdm.auto import tqdm
 
     from rewards.layout import eos_token_ids, generation_prompt
-    from rl.search import HFStepGenerator, beam_search
+    from rl.testtime.search import HFStepGenerator, beam_search
 
     model, tokenizer = load_model(model_path)
     if tokenizer.pad_token is None:  # as TRL does for training
@@ -186,7 +186,7 @@ def use_vllm() -> bool:
 def majority_correct(question_samples: list[dict]) -> bool:
     """Whether the self-consistency vote (answers clustered by equivalence) is right."""
     import rewards
-    from rl.eval_metrics import majority_answer
+    from rl.eval.metrics import majority_answer
 
     vote = majority_answer([s["answer"] for s in question_samples], rewards.answers_match)
     return vote is not None and rewards.answers_match(vote, question_samples[0]["gold"])
@@ -210,7 +210,7 @@ def grading_stack(reward_spec: dict, checking: dict | None = None) -> dict:
 def grade_samples(reward_spec: dict, rows: list[dict], generations: Generations, checking: dict | None = None) -> list[list[dict]]:
     """Grade every sample through the training reward stack's own analysis; per question, its samples.
 
-    `checking` is the run's `answer_checking` with how the model generates (`rl.models.generation_checking`):
+    `checking` is the run's `answer_checking` with how the model generates (`rl.data.models.generation_checking`):
     a sample cut at the token budget or with its reasoning never closed is graded incorrect, as in training.
     """
     return grade_with_stack(grading_stack(reward_spec, checking), rows, generations)
@@ -256,7 +256,7 @@ def sample_rates(samples: list[dict]) -> dict[str, float | None]:
     each in [0, 1] or tokens, None when no sample counts (no samples, or none correct for `mean_tokens_correct`).
     The keys of `rl eval`'s summary and, prefixed `eval/`, of eval during training.
     """
-    from rl.eval_metrics import mean
+    from rl.eval.metrics import mean
 
     correct_flags = [s["correct"] for s in samples]
     tokens = [s["tokens"] for s in samples]
@@ -275,7 +275,7 @@ def sample_rates(samples: list[dict]) -> dict[str, float | None]:
 def evaluate(config: RunConfig, model: str, settings: EvalSettings, out_dir: Path, strategy=None, verifier=None) -> dict:
     """Generate, grade (as training does) and summarise; returns the summary (also in `out_dir/summary.json`).
 
-    `strategy` (`rl.strategies.Strategy`; default: `greedy` when `settings.greedy`, else `sample`) picks
+    `strategy` (`rl.testtime.strategies.Strategy`; default: `greedy` when `settings.greedy`, else `sample`) picks
     the answer of each question; `verifier` overrides the one `strategy.verifier` names (tests, suites
     that score with one verifier many times). Besides the sample statistics, every summary has the
     accuracy of the strategy's answer (`answer_accuracy`) and the tokens it generated per question
@@ -285,10 +285,10 @@ def evaluate(config: RunConfig, model: str, settings: EvalSettings, out_dir: Pat
 
     import rewards
     from rl.config.trainer_args import completion_budget
-    from rl.data import load_rows
-    from rl.models import generation_checking, resolve_model
-    from rl.selection import completion_scores
-    from rl.strategies import Strategy, choose_best_of_n, load_strategy_verifier
+    from rl.data.models import generation_checking, resolve_model
+    from rl.data.rows import load_rows
+    from rl.testtime.selection import completion_scores
+    from rl.testtime.strategies import Strategy, choose_best_of_n, load_strategy_verifier
 
     started = time.perf_counter()
     strategy = strategy or Strategy(name="greedy" if settings.greedy else "sample")
@@ -342,7 +342,7 @@ def evaluate(config: RunConfig, model: str, settings: EvalSettings, out_dir: Pat
 
 def sample_summary(per_question: list[list[dict]], strategy, settings: EvalSettings) -> dict:
     """Accuracy, pass@k, maj@k and lengths of the graded samples (beam search: of its completed beams)."""
-    from rl.eval_metrics import accuracy_by_length_quintile, pass_at_k
+    from rl.eval.metrics import accuracy_by_length_quintile, pass_at_k
 
     samples = [sample for graded in per_question for sample in graded]
     summary = {"samples_per_question": settings.samples}

@@ -18,10 +18,10 @@ from pathlib import Path
 from rewards.extract import TAGS
 from rl.config import ModelSettings
 from rl.config.prompts import BOXED_INSTRUCTION, R1_ZERO
+from rl.data.tasks import ArithmeticTask, generate_rows, guess_trace, reasoning_trace
 from rl.errors import ConfigError, first_line
-from rl.tasks import ArithmeticTask, generate_rows, guess_trace, reasoning_trace
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("rl.models")
 TAG_TOKENS = list(TAGS)  # the reward library's tags, one token each in the tiny tokenizer
 EOS, PAD = "<|endoftext|>", "<|pad|>"
 CHAT_TEMPLATE = (

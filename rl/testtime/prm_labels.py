@@ -1,8 +1,8 @@
 """`rl prm label`: Monte-Carlo step labels for a process verifier (Math-Shepherd, arXiv:2312.08935).
 
-Sample K solutions per question, cut each into steps (`rl.verifiers.split_steps`), roll out n
+Sample K solutions per question, cut each into steps (`rl.testtime.verifiers.split_steps`), roll out n
 continuations from every step prefix, grade each rollout through the training reward stack
-(`rl.evaluate.grade_samples`) and label the step m/n, the share of its rollouts that reach the right
+(`rl.eval.generation.grade_samples`) and label the step m/n, the share of its rollouts that reach the right
 answer; the last step's label is the solution's own correctness. Written in the step-wise layout of
 TRL's old PRM datasets (`prompt`, `completions` = the steps, `labels`), one line per solution.
 """
@@ -19,8 +19,8 @@ from typing import Protocol
 
 from rl.config import PrmLabelSettings, RunConfig
 from rl.errors import UserError
-from rl.evaluate import Generations
-from rl.verifiers import split_steps
+from rl.eval.generation import Generations
+from rl.testtime.verifiers import split_steps
 
 logger = logging.getLogger("rl.prm_labels")
 LABELS_FILE = "labels.jsonl"  # the finished dataset, written once through a temporary name
@@ -28,7 +28,7 @@ PARTIAL_FILE = "labels.partial.jsonl"  # one line per labelled question, appende
 SETTINGS_FILE = "label_settings.json"  # what the partial file was made with: a resume must match it
 SUMMARY_FILE = "summary.json"
 
-Grader = Callable[[list[dict], Generations], list[list[dict]]]  # rl.evaluate.grade_samples with the run's rewards bound
+Grader = Callable[[list[dict], Generations], list[list[dict]]]  # rl.eval.generation.grade_samples with the run's rewards bound
 
 
 class Policy(Protocol):
@@ -190,10 +190,10 @@ def label(config: RunConfig, model: str, out_dir: Path | None = None, policy: Po
     from tqdm.auto import tqdm
 
     from rl.config.trainer_args import completion_budget, trainer_value
-    from rl.data import load_rows
-    from rl.evaluate import grade_samples
-    from rl.jsonl import read_jsonl_tolerant
-    from rl.models import generation_checking, resolve_model
+    from rl.data.jsonl import read_jsonl_tolerant
+    from rl.data.models import generation_checking, resolve_model
+    from rl.data.rows import load_rows
+    from rl.eval.generation import grade_samples
 
     started = time.perf_counter()
     settings: PrmLabelSettings = config.prm.label

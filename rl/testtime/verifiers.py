@@ -2,8 +2,8 @@
 
 Both are a causal LM with a one-logit token-classification head (`AutoModelForTokenClassification`,
 `num_labels=1`) read at the last token of each step; `sigmoid(logit)` is the score. Trained by
-`rl prm train` (`rl.prm_train`) and loaded here with `load_verifier`; `split_steps` is the one rule
-that cuts a completion into steps, shared by step labelling (`rl.prm_labels`) and step-level search.
+`rl prm train` (`rl.testtime.prm_train`) and loaded here with `load_verifier`; `split_steps` is the one rule
+that cuts a completion into steps, shared by step labelling (`rl.testtime.prm_labels`) and step-level search.
 """
 
 from __future__ import annotations

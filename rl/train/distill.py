@@ -55,10 +55,10 @@ def _mean(values: list[int]) -> float | None:
 def distill(config: RunConfig, model: str, out_dir: Path | None = None, seed: int = 0) -> dict:
     """Sample, select, fine-tune; returns the selection stats and the model path (also in `summary.json`)."""
     from rl.config.trainer_args import activation_checkpointing, completion_budget
-    from rl.data import load_rows
-    from rl.evaluate import EvalSettings, generate_hf, generate_vllm, grade_samples, use_vllm
-    from rl.models import generation_checking, resolve_model
-    from rl.sft import fine_tune
+    from rl.data.models import generation_checking, resolve_model
+    from rl.data.rows import load_rows
+    from rl.eval.generation import EvalSettings, generate_hf, generate_vllm, grade_samples, use_vllm
+    from rl.train.sft import fine_tune
 
     settings: DistillSettings = config.distill
     out = Path(out_dir or settings.output_dir or f"{config.output_dir}-distill")

@@ -87,7 +87,7 @@ def training_generated_tokens(run_dir: Path) -> int | None:
     """
     import yaml
 
-    from rl.plot import read_metrics
+    from rl.eval.plot import read_metrics
 
     resolved = yaml.safe_load((run_dir / "resolved_trainer_args.yaml").read_text())
     trainer = resolved["trainer"]
@@ -124,12 +124,12 @@ def run_test_time(settings: DemoSettings, suite: SuiteSettings | None = None, de
     """Every stage of the suite (each resumable; the demo's RL models reused when they match); returns the report."""
     from rl.config import dump
     from rl.config.trainer_args import trainer_value
-    from rl.evaluate import EvalSettings, evaluate
-    from rl.prm_labels import label
-    from rl.prm_train import train_verifier
-    from rl.search import BeamSettings
-    from rl.selection import StepScoring
-    from rl.strategies import Strategy
+    from rl.eval.generation import EvalSettings, evaluate
+    from rl.testtime.prm_labels import label
+    from rl.testtime.prm_train import train_verifier
+    from rl.testtime.search import BeamSettings
+    from rl.testtime.selection import StepScoring
+    from rl.testtime.strategies import Strategy
 
     suite = suite or SuiteSettings()
     out = settings.out_dir
@@ -158,8 +158,8 @@ def run_test_time(settings: DemoSettings, suite: SuiteSettings | None = None, de
                    plain({"model": sft_model, "labels": labels["train"]["labels_file"], "prm": dump_section(config, "prm")}))  # fmt: skip
 
     def auc() -> dict:
-        from rl.prm_labels import read_labels
-        from rl.verifiers import load_verifier, step_auc
+        from rl.testtime.prm_labels import read_labels
+        from rl.testtime.verifiers import load_verifier, step_auc
 
         rows = read_labels(labels["test"]["labels_file"])
         return {kind: step_auc(load_verifier(path), rows) for kind, path in verifier_dirs.items()}
@@ -177,7 +177,7 @@ def run_test_time(settings: DemoSettings, suite: SuiteSettings | None = None, de
         def work() -> dict:
             verifier = None
             if verifier_kind is not None:
-                from rl.verifiers import load_verifier
+                from rl.testtime.verifiers import load_verifier
 
                 verifier = load_verifier(verifier_dirs[verifier_kind])
             return evaluate(base, model, eval_settings, evals / name, strategy, verifier)
@@ -209,10 +209,10 @@ def run_test_time(settings: DemoSettings, suite: SuiteSettings | None = None, de
 def selection_curves(base, suite: SuiteSettings, sample_dir: Path, verifier_dirs: dict[str, Path]) -> dict:
     """maj@k, and best-of-k and the weighted vote with each verifier, from the one sampled eval (k = 1, 2, 4, ...)."""
     import rewards
-    from rl.data import load_rows
-    from rl.selection import completion_scores
-    from rl.strategies import budget_curve
-    from rl.verifiers import load_verifier
+    from rl.data.rows import load_rows
+    from rl.testtime.selection import completion_scores
+    from rl.testtime.strategies import budget_curve
+    from rl.testtime.verifiers import load_verifier
 
     _, per_question = read_eval(sample_dir)
     rows = load_rows(base.data.model_copy(update={"limit": suite.held_out}), base.prompt, split="test")
@@ -248,7 +248,7 @@ def write_report(settings: DemoSettings, suite: SuiteSettings, stages: Stages, c
                  rl_models: dict, sft_model: str, origin: dict) -> dict:  # fmt: skip
     """The comparison at equal tokens, `report.json`, `report.md` and `test_time_vs_train.png`, from the stages' outputs."""
     from rl.demo.report import test_time_markdown
-    from rl.plot import plot_test_time_vs_train
+    from rl.eval.plot import plot_test_time_vs_train
 
     out, evals = settings.out_dir, settings.out_dir / "eval"
     greedy = json.loads((evals / "greedy" / "summary.json").read_text())

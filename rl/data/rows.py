@@ -18,8 +18,8 @@ from rewards.analysis import question_id
 from rewards.extract import last_boxed
 from rl.config import DataSettings, PromptSettings
 from rl.config.prompts import render_prompt
+from rl.data.tasks import ArithmeticTask, generate_rows
 from rl.errors import DataError, first_line
-from rl.tasks import ArithmeticTask, generate_rows
 
 LOCAL_BUILDERS = {".jsonl": "json", ".json": "json", ".parquet": "parquet", ".csv": "csv"}
 GENERATED_TASKS = ("arithmetic",)

@@ -9,8 +9,8 @@ import json
 import math
 from pathlib import Path
 
+from rl.data.jsonl import read_jsonl_tolerant
 from rl.errors import UserError
-from rl.jsonl import read_jsonl_tolerant
 
 # (panel title, y label, [(metric, line style label)]); names are the interface in DESIGN.md.
 PANELS = [
@@ -23,7 +23,7 @@ PANELS = [
      [("eval/mean_tokens", "all"), ("eval/mean_tokens_correct", "correct"), ("eval/mean_tokens_incorrect", "incorrect")]),
 ]  # fmt: skip
 RIGHT_AXIS = {"completions/clipped_ratio", "length/penalised_frac"}
-# Held-out evaluations (rl.eval_during_training) are few, exact points: drawn as they are, with markers, never smoothed.
+# Held-out evaluations (rl.eval.during_training) are few, exact points: drawn as they are, with markers, never smoothed.
 UNSMOOTHED_PREFIX = "eval/"
 LINE_STYLES = ["-", "--", ":"]
 

@@ -25,8 +25,8 @@ def fine_tune(
     from datasets import Dataset
     from trl import SFTConfig, SFTTrainer
 
-    from rl.callbacks import CheckpointState
-    from rl.checkpoints import latest_complete_checkpoint
+    from rl.train.callbacks import CheckpointState
+    from rl.train.checkpoints import latest_complete_checkpoint
 
     args = SFTConfig(
         output_dir=str(output_dir),

@@ -1,6 +1,6 @@
 """Choosing among sampled answers with a verifier: step-score aggregation, best-of-N, the verifier-weighted vote.
 
-The verifier is anything with the `rl.verifiers.Verifier` interface (a trained checkpoint, or a scripted one in tests).
+The verifier is anything with the `rl.testtime.verifiers.Verifier` interface (a trained checkpoint, or a scripted one in tests).
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ class StepScoring:
 
 
 class StepVerifier(Protocol):
-    """What search and selection need from a verifier (`rl.verifiers.Verifier` implements it).
+    """What search and selection need from a verifier (`rl.testtime.verifiers.Verifier` implements it).
 
     `kind` is "process" (a score after every step) or "outcome" (one score for the whole completion).
     """
@@ -84,8 +84,8 @@ def aggregate_scores(step_scores: Sequence[float], aggregation: str = "last") ->
 
 
 def split_completion(completion: str, separator: str) -> list[str]:
-    """The steps of a completion as the verifiers were trained on them (`rl.verifiers.split_steps`)."""
-    from rl.verifiers import split_steps
+    """The steps of a completion as the verifiers were trained on them (`rl.testtime.verifiers.split_steps`)."""
+    from rl.testtime.verifiers import split_steps
 
     return split_steps(completion, separator)
 
@@ -119,7 +119,7 @@ def weighted_vote(answers: Sequence[str | None], scores: Sequence[float], same: 
 
     $\hat a = \arg\max_a \sum_{i: a_i \equiv a} r_i$ (Li et al. 2023, arXiv:2206.02336; Uesato et al. 2022,
     arXiv:2211.14275): self-consistency where each sample votes with its verifier score. Answers are
-    clustered by `same` (equivalence, as `rl.eval_metrics.majority_answer` does); samples without an
+    clustered by `same` (equivalence, as `rl.eval.metrics.majority_answer` does); samples without an
     answer do not vote; ties go to the cluster seen first.
 
     >>> weighted_vote(["1", "2", "2", None], [0.9, 0.3, 0.4, 1.0], str.__eq__)

@@ -1,6 +1,6 @@
 """Held-out evaluation during training: every N steps, grade the model being trained on held-out questions.
 
-Generation and grading are `rl eval`'s (`rl.evaluate`), so `eval/accuracy` at a step means what
+Generation and grading are `rl eval`'s (`rl.eval.generation`), so `eval/accuracy` at a step means what
 `rl eval` would report for that step's checkpoint; the record goes to `metrics.jsonl` and `report_to`.
 """
 
@@ -14,7 +14,7 @@ from pathlib import Path
 from transformers import TrainerCallback
 
 from rl.config import EvalDuringTrainingSettings, RunConfig
-from rl.evaluate import EvalSettings, Generations, generate_with_model, grade_with_stack, sample_rates
+from rl.eval.generation import EvalSettings, Generations, generate_with_model, grade_with_stack, sample_rates
 
 logger = logging.getLogger("rl.eval_during_training")
 
@@ -26,10 +26,10 @@ class EvalDuringTraining(TrainerCallback):
 
     Logs `eval/accuracy`, `eval/mean_tokens`, `eval/mean_tokens_correct`, `eval/mean_tokens_incorrect`
     (tokens, EOS included), `eval/format_rate`, `eval/unfinished_rate`, `eval/truncated_correct_rate`,
-    `eval/language_consistency` (the keys of `rl.evaluate.sample_rates`; a key with no sample to average,
+    `eval/language_consistency` (the keys of `rl.eval.generation.sample_rates`; a key with no sample to average,
     e.g. no correct answer, is left out), plus `eval/questions` and `eval/seconds` (wall time of the
     evaluation), as one record at that global step, through `transformers.Trainer.log`: `metrics.jsonl`
-    (`rl.callbacks.MetricsJsonl`) and every `report_to` backend receive it.
+    (`rl.train.callbacks.MetricsJsonl`) and every `report_to` backend receive it.
 
     Add it with `trainer.add_callback` after the trainer is built (it needs the trainer's
     accelerator and model), so it runs after `MetricsJsonl` has opened the file for the step-0 record.
@@ -44,9 +44,9 @@ class EvalDuringTraining(TrainerCallback):
 
     Args:
         trainer: the TRL trainer (`GRPOTrainer`, `RLOOTrainer`) whose model is evaluated.
-        rows: held-out rows of `rl.data.load_rows` (`prompt`, `answer`, `id`, `question`).
+        rows: held-out rows of `rl.data.rows.load_rows` (`prompt`, `answer`, `id`, `question`).
         settings: the config's `eval_during_training` section.
-        stack: `rl.evaluate.grading_stack` of the run's rewards and answer checking.
+        stack: `rl.eval.generation.grading_stack` of the run's rewards and answer checking.
         max_new_tokens: the generation budget (tokens).
         chat_template_kwargs: as for training generation (`trainer.chat_template_kwargs`).
         cache_implementation: HF's KV-cache choice, as for training generation (`trainer.cache_implementation`).
@@ -143,15 +143,15 @@ class EvalDuringTraining(TrainerCallback):
 def eval_callback(config: RunConfig, trainer, model_path: str) -> EvalDuringTraining:
     """The callback of `config.eval_during_training` (which must be set) for `trainer`, questions loaded and stack built.
 
-    The questions are `rl eval`'s: the data's held-out split (`rl.evaluate.eval_split`: `test` of a
+    The questions are `rl eval`'s: the data's held-out split (`rl.eval.generation.eval_split`: `test` of a
     generated task, else `data.eval_split`), its first `limit` rows. Warns when that split is the
     training split itself (a hub dataset without `data.eval_split`, or a local file): the curve then
     measures training questions, not held-out ones.
     """
     from rl.config.trainer_args import completion_budget
-    from rl.data import load_rows
-    from rl.evaluate import eval_split, grading_stack
-    from rl.models import generation_checking
+    from rl.data.models import generation_checking
+    from rl.data.rows import load_rows
+    from rl.eval.generation import eval_split, grading_stack
 
     settings = config.eval_during_training
     split = eval_split(config)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from rl.errors import ConfigError
-from rl.selection import StepScoring, StepVerifier, aggregate_scores
+from rl.testtime.selection import StepScoring, StepVerifier, aggregate_scores
 
 logger = logging.getLogger("rl.search")
 
@@ -109,7 +109,7 @@ def beam_search(prompts: list[str], generate: StepGenerator, verifier: StepVerif
         verifier: a process verifier (an outcome verifier has no score for a partial solution).
         settings: N, M and the limits.
         scoring: the aggregation of step scores and the step separator (default `StepScoring()`: `last`, the verifier's separator).
-        split: text -> steps (default `rl.verifiers.split_steps`).
+        split: text -> steps (default `rl.testtime.verifiers.split_steps`).
         progress: called with the number of questions that finished in an iteration.
 
     Returns:
@@ -122,7 +122,7 @@ def beam_search(prompts: list[str], generate: StepGenerator, verifier: StepVerif
     if verifier.kind != "process":
         raise ConfigError(f"beam search needs a process verifier (a score after each step); this one is {verifier.kind!r}")
     if split is None:
-        from rl.verifiers import split_steps as split
+        from rl.testtime.verifiers import split_steps as split
     scoring = scoring or StepScoring()
     separator = scoring.separator_for(verifier)
     open_beams = {index: [Beam(index) for _ in range(settings.beams)] for index in range(len(prompts))}

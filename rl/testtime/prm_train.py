@@ -1,7 +1,7 @@
 """`rl prm train`: a process or outcome verifier trained from step labels with transformers' `Trainer`.
 
 The model is the policy's causal LM with a one-logit token-classification head; the loss is binary
-cross-entropy on `sigmoid(logit)` at each step's last token (`rl.verifiers.encode_steps`). A process
+cross-entropy on `sigmoid(logit)` at each step's last token (`rl.testtime.verifiers.encode_steps`). A process
 verifier learns every step's m/n label (soft targets, or m/n > threshold as hard ones; Math-Shepherd,
 arXiv:2312.08935), an outcome verifier only the final correctness, at the last step (Cobbe et al.
 2021, arXiv:2110.14168). TRL no longer ships a PRM trainer, so this is the plain `Trainer`.
@@ -16,7 +16,7 @@ from pathlib import Path
 
 from rl.config import PrmTrainSettings, RunConfig
 from rl.errors import UserError
-from rl.verifiers import VerifierInfo, encode_steps, write_verifier_info
+from rl.testtime.verifiers import VerifierInfo, encode_steps, write_verifier_info
 
 logger = logging.getLogger("rl.prm_train")
 IGNORE = -100.0  # target of a token that is not a step's last one (no loss)
@@ -99,11 +99,11 @@ def train_verifier(config: RunConfig, labels: str | Path, model: str | None = No
 
     from transformers import AutoModelForTokenClassification, AutoTokenizer, Trainer, TrainingArguments
 
-    from rl.callbacks import CheckpointState
-    from rl.checkpoints import latest_complete_checkpoint
-    from rl.models import resolve_model
-    from rl.prm_labels import read_labels
-    from rl.verifiers import VERIFIER_FILE
+    from rl.data.models import resolve_model
+    from rl.testtime.prm_labels import read_labels
+    from rl.testtime.verifiers import VERIFIER_FILE
+    from rl.train.callbacks import CheckpointState
+    from rl.train.checkpoints import latest_complete_checkpoint
 
     started = time.perf_counter()
     settings = config.prm.train

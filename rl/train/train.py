@@ -15,8 +15,12 @@ from pathlib import Path
 
 import yaml
 
-from rl.callbacks import CheckpointState, ClippedRatioWarning, MetricsJsonl
-from rl.checkpoints import (
+from rl.config import RunConfig, dump
+from rl.config.algorithms import algorithm_spec
+from rl.config.trainer_args import cuda_available, machine_defaults, resolved_fields, trainer_args
+from rl.errors import ConfigError, UserError, first_line
+from rl.train.callbacks import CheckpointState, ClippedRatioWarning, MetricsJsonl
+from rl.train.checkpoints import (
     FINISHED_MARKER,
     checkpoint_step,
     checkpoints,
@@ -25,11 +29,7 @@ from rl.checkpoints import (
     latest_complete_checkpoint,
     mark_finished,
 )
-from rl.config import RunConfig, dump
-from rl.config.algorithms import algorithm_spec
-from rl.config.trainer_args import cuda_available, machine_defaults, resolved_fields, trainer_args
-from rl.errors import ConfigError, UserError, first_line
-from rl.run_lock import HOLDERS_FILE, LOCK_FILE, RunLock, check_output_dir
+from rl.train.run_lock import HOLDERS_FILE, LOCK_FILE, RunLock, check_output_dir
 
 RESOLVED_TRAINER_ARGS = "resolved_trainer_args.yaml"  # beside config.yaml: what this machine filled in
 
@@ -65,11 +65,11 @@ def trainer_class(name: str, dynamic_sampling: object | None = None) -> tuple[ty
     """(the trainer class of algorithm `name`, extra keyword arguments for it).
 
     With `dynamic_sampling` (the config section, GRPO only), TRL's `GRPOTrainer` is replaced by
-    `rl.dynamic_sampling.DynamicSamplingGRPOTrainer`, which TRL does not have.
+    `rl.train.dynamic_sampling.DynamicSamplingGRPOTrainer`, which TRL does not have.
     """
     if dynamic_sampling is None:
         return algorithm_spec(name).trainer_class(), {}
-    from rl.dynamic_sampling import DynamicSamplingGRPOTrainer
+    from rl.train.dynamic_sampling import DynamicSamplingGRPOTrainer
 
     return DynamicSamplingGRPOTrainer, {"dynamic_sampling": dynamic_sampling}
 
@@ -162,12 +162,12 @@ def train(config: RunConfig, resume: bool = False, overwrite: bool = False) -> P
     Everything a user can get wrong is checked before the model loads and before a file is written:
     the trainer arguments with this launch's world size (TRL's own validation), the output
     directory, the data, the reward stack. Then the main process takes the run lock
-    (`rl.run_lock`), held until the run ends.
+    (`rl.train.run_lock`), held until the run ends.
     """
     import rewards
     from rl.config.trainer_args import completion_budget, trainer_value
-    from rl.data import check_source, load_rows
-    from rl.models import generation_checking, model_init_kwargs, peft_config, resolve_model
+    from rl.data.models import generation_checking, model_init_kwargs, peft_config, resolve_model
+    from rl.data.rows import check_source, load_rows
 
     apply_log_level(config.logging.log_level)
     if resume and overwrite:
@@ -212,7 +212,7 @@ def train(config: RunConfig, resume: bool = False, overwrite: bool = False) -> P
                 **trainer_options,
             )
         if config.eval_during_training is not None:
-            from rl.eval_during_training import eval_callback
+            from rl.eval.during_training import eval_callback
 
             trainer.add_callback(eval_callback(config, trainer, model_path))  # after MetricsJsonl, which opens the file
         logger.info(describe_distributed_setup(trainer))
@@ -221,7 +221,7 @@ def train(config: RunConfig, resume: bool = False, overwrite: bool = False) -> P
             (output_dir / "config.yaml").write_text(dump(config))
             (output_dir / RESOLVED_TRAINER_ARGS).write_text(machine_record(config, resolved_fields(fields), args.world_size))
         trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
-        # The finishing order rl.checkpoints relies on: final model, reward state, finished.json last.
+        # The finishing order rl.train.checkpoints relies on: final model, reward state, finished.json last.
         trainer.save_model(str(output_dir))
         if trainer.accelerator.is_main_process:
             checkpoint_state.save_final(output_dir)

@@ -11,8 +11,8 @@ from pathlib import Path
 from transformers import TrainerCallback
 
 from rewards.base import stateful_rewards
-from rl.checkpoints import REWARD_STATE_FILE, checkpoint_dir, mark_complete
-from rl.jsonl import read_jsonl_tolerant
+from rl.data.jsonl import read_jsonl_tolerant
+from rl.train.checkpoints import REWARD_STATE_FILE, checkpoint_dir, mark_complete
 
 logger = logging.getLogger("rl.callbacks")
 
