@@ -41,7 +41,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from rl.config import load_config
-    from rl.eval.generation import EvalSettings, evaluate
+    from rl.eval.generation import EvalSettings
+    from rl.testtime.evaluate import evaluate
     from rl.testtime.search import BeamSettings
     from rl.testtime.selection import StepScoring
     from rl.testtime.strategies import Strategy

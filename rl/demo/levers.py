@@ -83,7 +83,7 @@ def check_only_the_lever_differs(configs: dict) -> None:
 
 def majority_curve(samples_file: Path, k_max: int) -> list[tuple[float, float]]:
     """(mean total tokens of the first k samples, maj@k accuracy) for k = 1..k_max."""
-    from rl.eval.generation import majority_correct
+    from rl.eval.summary import majority_correct
 
     by_question: dict[str, list[dict]] = {}
     for line in samples_file.read_text().splitlines():

@@ -331,7 +331,7 @@ def eval_settings(settings: DemoSettings, base):
 
 def evaluate_model(settings: DemoSettings, base, name: str, model: str) -> dict:
     """Greedy and sampled held-out evals of one model, in `<out_dir>/eval/<name>/{greedy,sampled}`."""
-    from rl.eval.generation import evaluate
+    from rl.testtime.evaluate import evaluate
 
     greedy, sampled = eval_settings(settings, base)
     out = settings.out_dir / "eval" / name

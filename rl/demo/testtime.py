@@ -124,7 +124,8 @@ def run_test_time(settings: DemoSettings, suite: SuiteSettings | None = None, de
     """Every stage of the suite (each resumable; the demo's RL models reused when they match); returns the report."""
     from rl.config import dump
     from rl.config.trainer_args import trainer_value
-    from rl.eval.generation import EvalSettings, evaluate
+    from rl.eval.generation import EvalSettings
+    from rl.testtime.evaluate import evaluate
     from rl.testtime.prm_labels import label
     from rl.testtime.prm_train import train_verifier
     from rl.testtime.search import BeamSettings

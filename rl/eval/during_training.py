@@ -1,6 +1,6 @@
 """Held-out evaluation during training: every N steps, grade the model being trained on held-out questions.
 
-Generation and grading are `rl eval`'s (`rl.eval.generation`), so `eval/accuracy` at a step means what
+Generation and grading are `rl eval`'s (`rl.eval.generation`, `rl.eval.grading`), so `eval/accuracy` at a step means what
 `rl eval` would report for that step's checkpoint; the record goes to `metrics.jsonl` and `report_to`.
 """
 
@@ -14,7 +14,9 @@ from pathlib import Path
 from transformers import TrainerCallback
 
 from rl.config import EvalDuringTrainingSettings, RunConfig
-from rl.eval.generation import EvalSettings, Generations, generate_with_model, grade_with_stack, sample_rates
+from rl.eval.generation import EvalSettings, Generations, generate_with_model
+from rl.eval.grading import grade_with_stack
+from rl.eval.summary import sample_rates
 
 logger = logging.getLogger("rl.eval_during_training")
 
@@ -26,7 +28,7 @@ class EvalDuringTraining(TrainerCallback):
 
     Logs `eval/accuracy`, `eval/mean_tokens`, `eval/mean_tokens_correct`, `eval/mean_tokens_incorrect`
     (tokens, EOS included), `eval/format_rate`, `eval/unfinished_rate`, `eval/truncated_correct_rate`,
-    `eval/language_consistency` (the keys of `rl.eval.generation.sample_rates`; a key with no sample to average,
+    `eval/language_consistency` (the keys of `rl.eval.summary.sample_rates`; a key with no sample to average,
     e.g. no correct answer, is left out), plus `eval/questions` and `eval/seconds` (wall time of the
     evaluation), as one record at that global step, through `transformers.Trainer.log`: `metrics.jsonl`
     (`rl.train.callbacks.MetricsJsonl`) and every `report_to` backend receive it.
@@ -46,7 +48,7 @@ class EvalDuringTraining(TrainerCallback):
         trainer: the TRL trainer (`GRPOTrainer`, `RLOOTrainer`) whose model is evaluated.
         rows: held-out rows of `rl.data.rows.load_rows` (`prompt`, `answer`, `id`, `question`).
         settings: the config's `eval_during_training` section.
-        stack: `rl.eval.generation.grading_stack` of the run's rewards and answer checking.
+        stack: `rl.eval.grading.grading_stack` of the run's rewards and answer checking.
         max_new_tokens: the generation budget (tokens).
         chat_template_kwargs: as for training generation (`trainer.chat_template_kwargs`).
         cache_implementation: HF's KV-cache choice, as for training generation (`trainer.cache_implementation`).
@@ -151,7 +153,8 @@ def eval_callback(config: RunConfig, trainer, model_path: str) -> EvalDuringTrai
     from rl.config.trainer_args import completion_budget
     from rl.data.models import generation_checking
     from rl.data.rows import load_rows
-    from rl.eval.generation import eval_split, grading_stack
+    from rl.eval.generation import eval_split
+    from rl.eval.grading import grading_stack
 
     settings = config.eval_during_training
     split = eval_split(config)

@@ -2,7 +2,7 @@
 
 Sample K solutions per question, cut each into steps (`rl.testtime.verifiers.split_steps`), roll out n
 continuations from every step prefix, grade each rollout through the training reward stack
-(`rl.eval.generation.grade_samples`) and label the step m/n, the share of its rollouts that reach the right
+(`rl.eval.grading.grade_samples`) and label the step m/n, the share of its rollouts that reach the right
 answer; the last step's label is the solution's own correctness. Written in the step-wise layout of
 TRL's old PRM datasets (`prompt`, `completions` = the steps, `labels`), one line per solution.
 """
@@ -28,7 +28,7 @@ PARTIAL_FILE = "labels.partial.jsonl"  # one line per labelled question, appende
 SETTINGS_FILE = "label_settings.json"  # what the partial file was made with: a resume must match it
 SUMMARY_FILE = "summary.json"
 
-Grader = Callable[[list[dict], Generations], list[list[dict]]]  # rl.eval.generation.grade_samples with the run's rewards bound
+Grader = Callable[[list[dict], Generations], list[list[dict]]]  # rl.eval.grading.grade_samples with the run's rewards bound
 
 
 class Policy(Protocol):
@@ -193,7 +193,7 @@ def label(config: RunConfig, model: str, out_dir: Path | None = None, policy: Po
     from rl.data.jsonl import read_jsonl_tolerant
     from rl.data.models import generation_checking, resolve_model
     from rl.data.rows import load_rows
-    from rl.eval.generation import grade_samples
+    from rl.eval.grading import grade_samples
 
     started = time.perf_counter()
     settings: PrmLabelSettings = config.prm.label

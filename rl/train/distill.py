@@ -57,7 +57,8 @@ def distill(config: RunConfig, model: str, out_dir: Path | None = None, seed: in
     from rl.config.trainer_args import activation_checkpointing, completion_budget
     from rl.data.models import generation_checking, resolve_model
     from rl.data.rows import load_rows
-    from rl.eval.generation import EvalSettings, generate_hf, generate_vllm, grade_samples, use_vllm
+    from rl.eval.generation import EvalSettings, generate_hf, generate_vllm, use_vllm
+    from rl.eval.grading import grade_samples
     from rl.train.sft import fine_tune
 
     settings: DistillSettings = config.distill

@@ -4,7 +4,7 @@ import pytest
 
 import rewards
 from rl.config.prompts import R1_ZERO
-from rl.eval.generation import grade_samples
+from rl.eval.grading import grade_samples
 
 PROMPT = R1_ZERO.replace("{question}", "Compute 2 + 2 .")
 COMPLETIONS = [
@@ -99,7 +99,8 @@ def test_a_sampled_eval_gives_the_same_answers_whatever_ran_before(tmp_path):
     import torch
 
     from rl.config import load_config
-    from rl.eval.generation import EvalSettings, evaluate
+    from rl.eval.generation import EvalSettings
+    from rl.testtime.evaluate import evaluate
 
     config = load_config(Path(__file__).resolve().parents[2] / "configs" / "demo" / "smoke.yaml")
 

@@ -11,7 +11,7 @@ from rl.cli import main
 from rl.config import validate
 from rl.config.prompts import R1_ZERO
 from rl.errors import UserError
-from rl.eval.generation import grade_samples
+from rl.eval.grading import grade_samples
 from rl.testtime.prm_labels import label_questions, read_labels
 from rl.testtime.verifiers import encode_steps, load_verifier, roc_auc, split_steps, step_auc
 

@@ -7,7 +7,8 @@ import pytest
 
 from rl.config import load_config
 from rl.errors import ConfigError
-from rl.eval.generation import EvalSettings, evaluate
+from rl.eval.generation import EvalSettings
+from rl.testtime.evaluate import evaluate
 from rl.testtime.selection import StepScoring
 from rl.testtime.strategies import Strategy
 
@@ -39,7 +40,7 @@ class TableVerifier:
 def fake_generation(monkeypatch):
     """Each of the 2 questions gets 3 samples: two wrong ones that agree, one right one (the gold of the smoke set's rows)."""
     import rl.data.models as models_module
-    import rl.eval.generation as evaluate_module
+    import rl.testtime.evaluate as evaluate_module
 
     def generate(model_path, prompts, settings, max_new_tokens, chat_template_kwargs=None, **generation):
         return [[(answer("-77"), [5] * 7), (answer(gold), [5] * 11), (answer("-77"), [5] * 6)] for gold in golds]

@@ -139,8 +139,9 @@ def test_a_renamed_key_exits_2_from_the_cli(tmp_path):
 
 def test_eval_generates_with_the_training_budget(monkeypatch, tmp_path):
     import rl.data.models as models_module
-    import rl.eval.generation as evaluate_module
-    from rl.eval.generation import EvalSettings, evaluate
+    import rl.testtime.evaluate as evaluate_module
+    from rl.eval.generation import EvalSettings
+    from rl.testtime.evaluate import evaluate
 
     budgets, caches = [], []
 
