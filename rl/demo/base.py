@@ -7,7 +7,7 @@ when the recipe that made it is the current one; `--rebuild-base` builds it from
 
 The recipe is recorded by content, not by name: the tiny model's own recipe digest (architecture
 and tokenizer corpus), a hash of every SFT row (so a change to the traces, the task or the prompt
-template shows), and the SFT hyperparameters. `tests/rl/test_demo_base.py` fails when the recipe
+template shows), and the SFT hyperparameters. `tests/rl/demo/test_demo_base.py` fails when the recipe
 changes without the shipped checkpoint being rebuilt (`python -m rl demo --rebuild-base --ship-base`).
 """
 

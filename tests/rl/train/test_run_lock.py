@@ -16,7 +16,7 @@ import pytest
 import rl.train.run_lock
 from rl.train.run_lock import HOLDERS_FILE, LOCK_FILE, RunLock, RunLocked
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 HOLDER = """
 import sys, time
 from pathlib import Path

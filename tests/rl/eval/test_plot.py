@@ -10,7 +10,7 @@ import pytest
 from rl.errors import UserError
 from rl.eval.plot import curves_figure, ema, plot_length_accuracy, plot_runs, read_metrics
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def write_run(directory: Path, steps: int, length_scale: float, partial_last_line: bool = False) -> Path:

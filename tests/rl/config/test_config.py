@@ -8,7 +8,7 @@ import yaml
 from rl.config import load_config
 from rl.errors import ConfigError
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def write(tmp_path: Path, data: dict, name: str = "run.yaml") -> Path:

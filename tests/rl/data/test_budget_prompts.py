@@ -11,7 +11,7 @@ from rl.config import DataSettings, PromptSettings, load_config
 from rl.data.rows import load_rows
 from rl.errors import ConfigError, DataError
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def rows_file(tmp_path: Path, rows: list[dict]) -> Path:

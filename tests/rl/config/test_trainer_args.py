@@ -16,7 +16,7 @@ from rl.config.trainer_args import batch_geometry, completion_budget, machine_de
 from rl.errors import ConfigError, LaunchError
 from rl.train.launch import LaunchRequest, plan_launch
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 GPU_PRESET = ROOT / "configs" / "r1_zero.yaml"
 SMOKE = ROOT / "configs" / "demo" / "smoke.yaml"
 

@@ -102,7 +102,7 @@ def test_a_sampled_eval_gives_the_same_answers_whatever_ran_before(tmp_path):
     from rl.eval.generation import EvalSettings
     from rl.testtime.evaluate import evaluate
 
-    config = load_config(Path(__file__).resolve().parents[2] / "configs" / "demo" / "smoke.yaml")
+    config = load_config(Path(__file__).resolve().parents[3] / "configs" / "demo" / "smoke.yaml")
 
     def answers(name: str, seed: int = 0) -> list[str]:
         evaluate(config, "tiny:test", EvalSettings(samples=2, temperature=1.0, limit=3, seed=seed), tmp_path / name)

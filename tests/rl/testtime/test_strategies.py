@@ -12,7 +12,7 @@ from rl.testtime.evaluate import evaluate
 from rl.testtime.selection import StepScoring
 from rl.testtime.strategies import Strategy
 
-SMOKE = Path(__file__).resolve().parents[2] / "configs" / "demo" / "smoke.yaml"
+SMOKE = Path(__file__).resolve().parents[3] / "configs" / "demo" / "smoke.yaml"
 
 
 def answer(value: str) -> str:

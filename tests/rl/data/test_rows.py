@@ -8,7 +8,7 @@ from rl.config.prompts import R1_ZERO
 from rl.data.rows import gold_answer, load_rows, stable_id
 from rl.errors import DataError
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 
 
 def test_gsm8k_file_gold_answers_and_hash_ids():

@@ -10,7 +10,7 @@ from rl.config import load_config
 from rl.errors import LaunchError
 from rl.train.launch import MAIN_HOST, VLLM_HOST, LaunchRequest, minutes, plan_launch
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 GPU_PRESET = ROOT / "configs" / "r1_zero.yaml"
 
 
