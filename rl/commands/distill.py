@@ -17,7 +17,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from rl.config import load_config
-    from rl.distill import distill
+    from rl.train.distill import distill
 
     config = load_config(args.config, args.overrides)
     summary = distill(config, args.model, args.out, seed=args.seed)

@@ -12,8 +12,8 @@ import json
 from pathlib import Path
 
 from rl.commands.train import add_config_arguments
-from rl.selection import AGGREGATIONS
-from rl.strategies import STRATEGIES
+from rl.testtime.selection import AGGREGATIONS
+from rl.testtime.strategies import STRATEGIES
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -41,10 +41,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from rl.config import load_config
-    from rl.evaluate import EvalSettings, evaluate
-    from rl.search import BeamSettings
-    from rl.selection import StepScoring
-    from rl.strategies import Strategy
+    from rl.eval.generation import EvalSettings
+    from rl.testtime.evaluate import evaluate
+    from rl.testtime.search import BeamSettings
+    from rl.testtime.selection import StepScoring
+    from rl.testtime.strategies import Strategy
 
     config = load_config(args.config, args.overrides)
     name = args.strategy or ("greedy" if args.greedy else "sample")

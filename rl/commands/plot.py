@@ -17,7 +17,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rl.plot import plot_length_accuracy, plot_runs
+    from rl.eval.plot import plot_length_accuracy, plot_runs
 
     paths = [Path(p) for p in args.paths]
     for path in paths:

@@ -42,8 +42,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     if args.prm_action == "auc":
-        from rl.prm_labels import read_labels
-        from rl.verifiers import load_verifier, step_auc
+        from rl.testtime.prm_labels import read_labels
+        from rl.testtime.verifiers import load_verifier, step_auc
 
         if not 0 <= args.threshold < 1:
             from rl.errors import UserError
@@ -59,11 +59,11 @@ def run(args: argparse.Namespace) -> int:
     config = load_config(args.config, [*args.overrides, *overrides])
     out = Path(args.out) if args.out else None
     if args.prm_action == "label":
-        from rl.prm_labels import label
+        from rl.testtime.prm_labels import label
 
         summary = label(config, args.model, out)
     else:
-        from rl.prm_train import train_verifier
+        from rl.testtime.prm_train import train_verifier
 
         summary = train_verifier(config, args.labels, args.model, out)
     print(json.dumps(summary, indent=2))

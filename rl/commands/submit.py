@@ -26,7 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from rl.config import load_config
-    from rl.launch import LaunchRequest, plan_launch, submit
+    from rl.train.launch import LaunchRequest, plan_launch, submit
 
     config = load_config(args.config, args.overrides)
     request = LaunchRequest(

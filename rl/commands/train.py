@@ -20,11 +20,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rl.run_lock import die_with_launcher
+    from rl.train.run_lock import die_with_launcher
 
     die_with_launcher()  # first: a rank must not outlive a killed launcher, even while it still imports
     from rl.config import load_config
-    from rl.train import AlreadyFinished, train
+    from rl.train.train import AlreadyFinished, train
 
     config = load_config(args.config, args.overrides)
     try:

@@ -1,8 +1,10 @@
 """Experiment config: one YAML file (optionally `extends:` another) -> validated `RunConfig`.
 
-This module only hands names on: the schema is `rl.config.schema`, reading YAML and `--set`
-`rl.config.files`, error text `rl.config.messages`, loading `rl.config.load`; the bridge to TRL's
-config classes is `rl.trainer_args`.
+The lowest room of `rl/` (it imports only `rl.errors` and `rewards`). This module only hands names
+on: the schema is `rl.config.schema`, reading YAML and `--set` `rl.config.files`, error text
+`rl.config.messages`, loading `rl.config.load`, shipped presets `rl.config.presets`; the names the
+schema checks against are `rl.config.algorithms` and `rl.config.prompts`; the bridge to TRL's config
+classes is `rl.config.trainer_args`.
 """
 
 from __future__ import annotations

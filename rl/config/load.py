@@ -1,7 +1,7 @@
 """Loading a config: read the file, apply `--set`, validate every section; the result is never modified.
 
 Validation checks the schema, the reward stack (`rewards.spec_problems`) and the `trainer:` fields
-(`rl.trainer_args.check_fields`, TRL's own checks, hardware-neutral); building the real TRL config
+(`rl.config.trainer_args.check_fields`, TRL's own checks, hardware-neutral); building the real TRL config
 and reward stack is the trainer's job, once.
 """
 
@@ -15,14 +15,14 @@ from pydantic import ValidationError
 
 from rl.config.files import apply_override, read_yaml
 from rl.config.messages import describe
+from rl.config.presets import config_file
 from rl.config.schema import RunConfig
+from rl.config.trainer_args import check_fields, completion_budget
 from rl.errors import ConfigError
 
 
 def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> RunConfig:
     """Read, merge, override and validate a config; raises `ConfigError` naming the bad key."""
-    from rl.presets_lookup import config_file
-
     path = config_file(path)
     data = read_yaml(path)
     for assignment in overrides:
@@ -33,7 +33,6 @@ def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -
 def validate(data: dict[str, Any], source: str = "config") -> RunConfig:
     """`data` as a `RunConfig`, every section checked; warns (once) about reward weights that invert the ranking."""
     from rewards import RewardSpecError, spec_problems
-    from rl.trainer_args import check_fields, completion_budget
 
     try:
         config = RunConfig.model_validate(data)

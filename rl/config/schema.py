@@ -1,7 +1,7 @@
 """The config schema: one strict pydantic model per section of an experiment's YAML file.
 
 Unknown keys are errors, not silently ignored; `trainer` stays a plain mapping of TRL's own fields,
-checked against TRL's config class by `rl.trainer_args` (never filled in here).
+checked against TRL's config class by `rl.config.trainer_args` (never filled in here).
 """
 
 from __future__ import annotations
@@ -11,6 +11,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from rl.config.algorithms import ALGORITHMS
+from rl.config.prompts import NAMED_TEMPLATES, uses_budget
+from rl.config.trainer_args import PROJECT_DEFAULTS
 from rl.errors import did_you_mean
 
 
@@ -98,16 +101,12 @@ class PromptSettings(Section):
     @field_validator("template")
     @classmethod
     def _known_or_custom(cls, value: str) -> str:
-        from rl.prompts import NAMED_TEMPLATES
-
         if value not in NAMED_TEMPLATES and "{question}" not in value:
             raise ValueError(f"unknown template {value!r}; use {', '.join(NAMED_TEMPLATES)}, or a string containing {{question}}")
         return value
 
     @model_validator(mode="after")
     def _budget_source(self) -> PromptSettings:
-        from rl.prompts import uses_budget
-
         sources = [name for name in ("budget", "budget_range", "budget_column") if getattr(self, name) is not None]
         if uses_budget(self.template) and not sources:
             raise ValueError("the template asks for a {budget}: set prompt.budget, prompt.budget_range or prompt.budget_column")
@@ -170,13 +169,13 @@ class PrmTrainSettings(Section):
 class PrmSettings(Section):
     """Step labels and verifiers (`rl prm label`, `rl prm train`)."""
 
-    step_separator: str = Field("\n", min_length=1, description="a step ends with it (rl.verifiers.split_steps); the demo's derivations: ' .'")
+    step_separator: str = Field("\n", min_length=1, description="a step ends with it (rl.testtime.verifiers.split_steps); the demo's derivations: ' .'")
     label: PrmLabelSettings = Field(default_factory=PrmLabelSettings)
     train: PrmTrainSettings = Field(default_factory=PrmTrainSettings)
 
 
 class EvalDuringTrainingSettings(Section):
-    """Held-out accuracy and length while training (`rl.eval_during_training`): off unless this section is set.
+    """Held-out accuracy and length while training (`rl.eval.during_training`): off unless this section is set.
 
     Named apart from `rl eval` (which takes its options as flags) and from TRL's `trainer.eval_steps`
     (loss on an `eval_dataset`): this grades answers, as `rl eval` does, on the model being trained.
@@ -208,7 +207,7 @@ class LoggingSettings(Section):
 
 class DynamicSamplingSettings(Section):
     """DAPO dynamic sampling (arXiv 2503.14476): only prompt groups whose completions score differently enter
-    the loss; more prompts are generated to fill the batch (`rl.dynamic_sampling`). GRPO only."""
+    the loss; more prompts are generated to fill the batch (`rl.train.dynamic_sampling`). GRPO only."""
 
     metric: str = Field(
         "correctness",
@@ -233,7 +232,7 @@ class RunConfig(Section):
     answer_checking: dict[str, Any] = Field(
         default_factory=dict, description="how answers are found and checked, shared by every reward: rewards.AnalysisOptions"
     )
-    algorithm: str = Field("grpo", description="an entry of rl.algorithms.ALGORITHMS: grpo | rloo")
+    algorithm: str = Field("grpo", description="an entry of rl.config.algorithms.ALGORITHMS: grpo | rloo")
     trainer: dict[str, Any] = Field(default_factory=dict, description="fields of trl.GRPOConfig / trl.RLOOConfig")
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
     distill: DistillSettings = Field(default_factory=DistillSettings)
@@ -246,8 +245,6 @@ class RunConfig(Section):
     @field_validator("algorithm")
     @classmethod
     def _known_algorithm(cls, value: str) -> str:
-        from rl.algorithms import ALGORITHMS
-
         if value not in ALGORITHMS:
             raise ValueError(f"unknown algorithm {value!r}{did_you_mean(value, list(ALGORITHMS))} (available: {', '.join(ALGORITHMS)})")
         return value
@@ -270,6 +267,4 @@ class RunConfig(Section):
 
     @property
     def output_dir(self) -> Path:
-        from rl.trainer_args import PROJECT_DEFAULTS
-
         return Path(self.trainer.get("output_dir") or PROJECT_DEFAULTS["output_dir"])

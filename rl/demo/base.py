@@ -7,7 +7,7 @@ when the recipe that made it is the current one; `--rebuild-base` builds it from
 
 The recipe is recorded by content, not by name: the tiny model's own recipe digest (architecture
 and tokenizer corpus), a hash of every SFT row (so a change to the traces, the task or the prompt
-template shows), and the SFT hyperparameters. `tests/rl/test_demo_base.py` fails when the recipe
+template shows), and the SFT hyperparameters. `tests/rl/demo/test_demo_base.py` fails when the recipe
 changes without the shipped checkpoint being rebuilt (`python -m rl demo --rebuild-base --ship-base`).
 """
 
@@ -33,7 +33,7 @@ def shipped_base_dir() -> Path:
 def base_recipe(tiny_model_dir: str, rows: list[dict], sft: dict) -> dict:
     """The recipe of a base: `tiny_model_dir` the `tiny:` model it starts from (its directory name carries
     the digest of its architecture and tokenizer corpus), `rows` the SFT rows (hashed), `sft` the
-    hyperparameters of `rl.sft.fine_tune` (steps, batch size, learning rate, schedule, seed)."""
+    hyperparameters of `rl.train.sft.fine_tune` (steps, batch size, learning rate, schedule, seed)."""
     rows_text = json.dumps([{key: row[key] for key in ("prompt", "completion")} for row in rows], sort_keys=True)
     return {"tiny_model": Path(tiny_model_dir).name, "rows": len(rows), "rows_sha1": hashlib.sha1(rows_text.encode()).hexdigest(),
             "sft": dict(sorted(sft.items()))}  # fmt: skip

@@ -12,10 +12,10 @@ import logging
 import random
 from dataclasses import asdict, dataclass, field
 
+from rl.data.tasks import switch_language
 from rl.demo.levers import shared_settings
 from rl.demo.pipeline import DemoSettings, Stages, base_model, eval_job, rl_job, run_config
 from rl.demo.sft import TraceMix
-from rl.tasks import switch_language
 
 logger = logging.getLogger("rl.demo")
 REFERENCE, WITH_LANGUAGE = "correctness_format", "with_language"  # the two RL runs (their directories)
@@ -26,8 +26,8 @@ EDGE_STEPS = 10  # "first/last 10 training steps" of the consistency curve
 
 @dataclass(frozen=True)
 class MixingWarmStart:
-    """The mixing warm start: the demo's base fine-tuned briefly (`rl.sft.fine_tune`) on the demo's own
-    traces, `mixed_share` of them drifting into Chinese part-way (`rl.tasks.switch_language`).
+    """The mixing warm start: the demo's base fine-tuned briefly (`rl.train.sft.fine_tune`) on the demo's own
+    traces, `mixed_share` of them drifting into Chinese part-way (`rl.data.tasks.switch_language`).
 
     `mixed_share` is above one half on purpose: mixing is then the likelier continuation at the point
     where a trace switches, so greedy decoding mixes too, as R1-Zero's does. Deterministic given `seed`.
@@ -115,8 +115,8 @@ def run_configs(settings: DemoSettings, suite: LanguageSuite, model: str) -> dic
 
 def mixing_warm_start(settings: DemoSettings, stages: Stages, suite: LanguageSuite, base, base_path: str) -> dict:
     """The mixing warm start (a stage): `{"model": dir, "rows": n, "mixed_rows": m}`."""
-    from rl.data import load_rows
-    from rl.sft import fine_tune
+    from rl.data.rows import load_rows
+    from rl.train.sft import fine_tune
 
     warm = suite.warm_start
 

@@ -55,7 +55,7 @@ def lever_configs(settings: DemoSettings, sft_model: str) -> dict:
 
     Identical but for `rewards` and `trainer.output_dir` (asserted).
     """
-    from rl.trainer_args import completion_budget
+    from rl.config.trainer_args import completion_budget
 
     reference = run_config(settings, REFERENCE, sft_model)
     length_settings = run_config(settings, "dont_overthink", sft_model).rewards["length"]
@@ -83,7 +83,7 @@ def check_only_the_lever_differs(configs: dict) -> None:
 
 def majority_curve(samples_file: Path, k_max: int) -> list[tuple[float, float]]:
     """(mean total tokens of the first k samples, maj@k accuracy) for k = 1..k_max."""
-    from rl.evaluate import majority_correct
+    from rl.eval.summary import majority_correct
 
     by_question: dict[str, list[dict]] = {}
     for line in samples_file.read_text().splitlines():
@@ -103,8 +103,8 @@ def run_levers(settings: DemoSettings, demo_dir: Path | None = Path("runs/demo")
     """All stages of the suite; the warm start is reused from `demo_dir` when it was made with the same settings."""
     from rl.config import dump
     from rl.demo.report import levers_markdown
-    from rl.distill import distill
-    from rl.plot import plot_pareto, plot_test_time
+    from rl.eval.plot import plot_pareto, plot_test_time
+    from rl.train.distill import distill
 
     if settings.eval_limit is None:  # its published table was made on the first 256 held-out questions
         settings = dataclasses.replace(settings, eval_limit=HELD_OUT_QUESTIONS)
@@ -185,7 +185,7 @@ def reused_warm_start(settings: DemoSettings, base, demo_dir: Path | None) -> st
 def combine_seeds(reports: dict[int, dict], out: Path) -> dict:
     """Charts and a table over several seeds' suites: each method's mean, with its range across seeds."""
     from rl.demo.report import seeds_markdown
-    from rl.plot import plot_pareto, plot_test_time
+    from rl.eval.plot import plot_pareto, plot_test_time
 
     names = [name for name in next(iter(reports.values()))["methods"] if all(name in r["methods"] for r in reports.values())]
     methods = {name: [(r["methods"][name]["mean_tokens"], r["methods"][name]["accuracy"]) for r in reports.values()] for name in names}

@@ -14,10 +14,10 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from rl.config.presets import demo_config_dir
 from rl.demo.sft import TraceMix
 from rl.demo.workers import Plan, StageJob
 from rl.errors import UserError
-from rl.presets_lookup import demo_config_dir
 
 logger = logging.getLogger("rl.demo")
 RUNS = ("r1_zero", "dont_overthink")  # RL runs, one preset each in configs/demo/
@@ -249,7 +249,7 @@ def run_config(settings: DemoSettings, run: str, model_path: str | None = None, 
 
 def train_or_finished(config) -> Path:
     """Train (resuming an interrupted run); a run that finished before its stage marker was written counts as done."""
-    from rl.train import AlreadyFinished, train
+    from rl.train.train import AlreadyFinished, train
 
     try:
         return train(config, resume=True)
@@ -263,9 +263,9 @@ def dump_section(config, section: str) -> object:
 
 def warm_start_rows(settings: DemoSettings, base) -> tuple[str, list[dict]]:
     """(the `tiny:` model directory the warm start begins from, its SFT rows): the inputs of the base's recipe."""
-    from rl.data import load_rows
+    from rl.data.models import resolve_model
+    from rl.data.rows import load_rows
     from rl.demo.sft import sft_rows
-    from rl.models import resolve_model
 
     questions = load_rows(base.data, base.prompt, split="train")
     mix = dataclasses.replace(settings.trace_mix, traces_per_question=settings.traces_per_question)
@@ -275,7 +275,7 @@ def warm_start_rows(settings: DemoSettings, base) -> tuple[str, list[dict]]:
 def warm_start_recipe(settings: DemoSettings, tiny_model: str, rows: list[dict]) -> dict:
     from rl.demo.base import base_recipe
     from rl.demo.sft import WARM_START_LEARNING_RATE
-    from rl.sft import SFT_SCHEDULE
+    from rl.train.sft import SFT_SCHEDULE
 
     sft = {"max_steps": settings.sft_steps, "batch_size": settings.sft_batch_size, "learning_rate": WARM_START_LEARNING_RATE,
            "seed": settings.base_seed, **SFT_SCHEDULE}  # fmt: skip
@@ -318,8 +318,8 @@ def base_model(settings: DemoSettings, stages: Stages, base) -> tuple[str, dict]
 
 def eval_settings(settings: DemoSettings, base):
     """(greedy, sampled) eval settings; sampled at the RL runs' temperature, so pass@1 is the trained policy."""
-    from rl.evaluate import EvalSettings
-    from rl.trainer_args import trainer_value
+    from rl.config.trainer_args import trainer_value
+    from rl.eval.generation import EvalSettings
 
     greedy = EvalSettings(samples=1, greedy=True, limit=settings.eval_limit, batch_size=settings.eval_batch_size)
     temperature = float(trainer_value(base.algorithm, base.trainer, "temperature"))
@@ -331,7 +331,7 @@ def eval_settings(settings: DemoSettings, base):
 
 def evaluate_model(settings: DemoSettings, base, name: str, model: str) -> dict:
     """Greedy and sampled held-out evals of one model, in `<out_dir>/eval/<name>/{greedy,sampled}`."""
-    from rl.evaluate import evaluate
+    from rl.testtime.evaluate import evaluate
 
     greedy, sampled = eval_settings(settings, base)
     out = settings.out_dir / "eval" / name

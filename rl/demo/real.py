@@ -49,7 +49,7 @@ def suite_settings(settings: DemoSettings, suite: RealSuite) -> DemoSettings:
     """The demo's settings pointed at `configs/real/`, one stage at a time (a 135M model keeps both cores busy)."""
     from dataclasses import replace
 
-    from rl.presets_lookup import presets_root
+    from rl.config.presets import presets_root
 
     threads = settings.plan.threads
     return replace(settings, config_dir=presets_root() / "configs" / "real", overrides=[*suite.overrides, *settings.overrides],
@@ -58,8 +58,8 @@ def suite_settings(settings: DemoSettings, suite: RealSuite) -> DemoSettings:
 
 def eval_settings(suite: RealSuite, base, seed: int):
     """(greedy, sampled) eval settings; sampled at the RL runs' temperature, so pass@1 is the trained policy."""
-    from rl.evaluate import EvalSettings
-    from rl.trainer_args import trainer_value
+    from rl.config.trainer_args import trainer_value
+    from rl.eval.generation import EvalSettings
 
     temperature = float(trainer_value(base.algorithm, base.trainer, "temperature"))
     greedy = EvalSettings(samples=1, greedy=True, limit=suite.greedy_limit, batch_size=suite.eval_batch_size)
@@ -71,7 +71,7 @@ def eval_settings(suite: RealSuite, base, seed: int):
 
 def evaluate_model(suite: RealSuite, base, out: Path, name: str, model: str, seed: int) -> dict:
     """Greedy and sampled held-out evals of `model` in `<out>/eval/<name>/`; the untouched model also with the bare prompt."""
-    from rl.evaluate import evaluate
+    from rl.testtime.evaluate import evaluate
 
     greedy, sampled = eval_settings(suite, base, seed)
     results = {"greedy": evaluate(base, model, greedy, out / "eval" / name / "greedy"),
@@ -90,8 +90,8 @@ def eval_job(suite: RealSuite, settings: DemoSettings, base, name: str, model: s
 
 def run_real(settings: DemoSettings, suite: RealSuite) -> dict:
     """All stages; returns the report (also report.json, report.md and curves.png in `settings.out_dir`)."""
+    from rl.data.models import resolve_model
     from rl.demo.real_report import write_real_report
-    from rl.models import resolve_model
 
     settings = suite_settings(settings, suite)
     settings.out_dir.mkdir(parents=True, exist_ok=True)

@@ -6,8 +6,8 @@ import json
 import platform
 from pathlib import Path
 
-from rl.eval_metrics import paired_difference
-from rl.plot import plot_runs, read_metrics
+from rl.eval.metrics import paired_difference
+from rl.eval.plot import plot_runs, read_metrics
 
 EDGE_STEPS = 10
 LABELS = {"untouched": "untouched model", "r1_zero": "R1-Zero (correctness + format)", "dont_overthink": "don't overthink (+ length)"}

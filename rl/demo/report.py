@@ -8,8 +8,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from rl.eval_metrics import paired_difference
-from rl.plot import plot_runs, read_metrics
+from rl.eval.metrics import paired_difference
+from rl.eval.plot import plot_runs, read_metrics
 
 EDGE_STEPS = 10  # "first/last 10 training steps" of the length-growth check
 
@@ -321,7 +321,7 @@ def language_report(out: Path, names: dict[str, str], configs: dict, shared: dic
 
 def plot_language(out: Path, names: dict[str, str]) -> Path:
     """language.png: the training consistency and accuracy of both RL runs against the step."""
-    from rl.plot import curves_figure, pyplot
+    from rl.eval.plot import curves_figure, pyplot
 
     labels = {names["reference"]: "correctness + format", names["with_language"]: "+ language"}
     figure = curves_figure({label: read_metrics(out / name) for name, label in labels.items()}, ["language/consistency_mean", "accuracy"])

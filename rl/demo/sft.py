@@ -9,8 +9,8 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
-from rl.prompts import R1_ZERO
-from rl.tasks import guess_trace, reasoning_trace
+from rl.config.prompts import R1_ZERO
+from rl.data.tasks import guess_trace, reasoning_trace
 
 WARM_START_LEARNING_RATE = 2e-3  # from scratch: far above a fine-tune's rate
 
@@ -66,8 +66,8 @@ def sft_rows(questions: list[dict], mix: TraceMix, seed: int) -> list[dict]:
 
 
 def warm_start(model_path: str, rows: list[dict], output_dir: Path, max_steps: int, seed: int, batch_size: int = 32) -> Path:
-    """The demo's warm start: SFT from scratch at a high learning rate (`rl.sft.fine_tune`); returns the model dir."""
-    from rl.sft import fine_tune
+    """The demo's warm start: SFT from scratch at a high learning rate (`rl.train.sft.fine_tune`); returns the model dir."""
+    from rl.train.sft import fine_tune
 
     return fine_tune(model_path, rows, output_dir, max_steps, seed, batch_size, learning_rate=WARM_START_LEARNING_RATE,
                      activation_checkpointing=False)  # fmt: skip

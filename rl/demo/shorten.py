@@ -99,7 +99,7 @@ def check_only_reward_or_recipe_differs(configs: dict) -> None:
 
 def shorten_configs(settings: DemoSettings, start_model: str, eval_during_training: dict | None) -> dict:
     """Each method's config: the demo's R1-Zero preset from `start_model`, `STEPS` steps, its overrides (checked)."""
-    from rl.trainer_args import completion_budget
+    from rl.config.trainer_args import completion_budget
 
     start = run_config(settings, START, start_model)
     length_settings = run_config(settings, "dont_overthink", start_model).rewards["length"]
@@ -118,8 +118,8 @@ def shorten_configs(settings: DemoSettings, start_model: str, eval_during_traini
 
 def start_model(settings: DemoSettings, demo_dir: Path | None) -> str:
     """The demo's R1-Zero final model: `demo_dir/r1_zero` when finished, else the demo is run (its stages reused) to make it."""
-    from rl.checkpoints import finished_step
     from rl.demo.pipeline import run_demo
+    from rl.train.checkpoints import finished_step
 
     demo_dir = Path(demo_dir) if demo_dir is not None else settings.out_dir / "demo"
     model = demo_dir / START
@@ -133,7 +133,7 @@ def start_model(settings: DemoSettings, demo_dir: Path | None) -> str:
 
 def eval_curve(run_dir: Path) -> list[dict]:
     """(step, held-out accuracy, held-out mean tokens) logged during training, in step order."""
-    from rl.plot import read_metrics
+    from rl.eval.plot import read_metrics
 
     points = [row for row in read_metrics(run_dir) if row.get("eval/accuracy") is not None]
     return [
@@ -144,7 +144,7 @@ def eval_curve(run_dir: Path) -> list[dict]:
 
 def training_curve(run_dir: Path) -> list[dict]:
     """(step, accuracy, mean tokens) of the sampled training batches, in step order (when no held-out eval was logged)."""
-    from rl.plot import read_metrics
+    from rl.eval.plot import read_metrics
 
     rows = [
         row
@@ -159,7 +159,7 @@ def training_curve(run_dir: Path) -> list[dict]:
 
 def dynamic_sampling_summary(run_dir: Path) -> dict | None:
     """Mean generation rounds and groups per step of a dynamic-sampling run, from its metrics.jsonl."""
-    from rl.plot import read_metrics
+    from rl.eval.plot import read_metrics
 
     rows = [row for row in read_metrics(run_dir) if row.get("dynamic_sampling/rounds") is not None]
     if not rows:
@@ -206,7 +206,7 @@ def run_shorten(
 ) -> dict:
     """All stages: the start model, each method's RL run, the evals, report.json/report.md and shorten.png."""
     from rl.demo.report import shorten_markdown
-    from rl.plot import plot_shorten
+    from rl.eval.plot import plot_shorten
 
     if settings.eval_limit is None:
         settings = dataclasses.replace(settings, eval_limit=HELD_OUT_QUESTIONS)

@@ -58,7 +58,7 @@ def recording(cls):
 
 if __name__ == "__main__":
     from rl.config.schema import DynamicSamplingSettings
-    from rl.dynamic_sampling import DynamicSamplingGRPOTrainer
+    from rl.train.dynamic_sampling import DynamicSamplingGRPOTrainer
 
     out = sys.argv[1]
     trainer = make_trainer(recording(DynamicSamplingGRPOTrainer), Path(out).parent / "run", correctness, per_device_train_batch_size=6,

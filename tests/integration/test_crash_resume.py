@@ -147,10 +147,10 @@ PAUSING_LAUNCHER = textwrap.dedent(
     """
     import os, sys, time
     from pathlib import Path
-    import rl.callbacks
+    import rl.train.callbacks
 
     gate = Path(os.environ["GATE"])
-    original = rl.callbacks.MetricsJsonl.on_log
+    original = rl.train.callbacks.MetricsJsonl.on_log
 
     def log_then_wait(self, args, state, control, logs=None, **kwargs):
         original(self, args, state, control, logs=logs, **kwargs)
@@ -158,7 +158,7 @@ PAUSING_LAUNCHER = textwrap.dedent(
         while state.global_step == 1 and not gate.exists() and time.monotonic() < deadline:
             time.sleep(0.2)
 
-    rl.callbacks.MetricsJsonl.on_log = log_then_wait
+    rl.train.callbacks.MetricsJsonl.on_log = log_then_wait
     from rl.cli import main
     sys.exit(main(sys.argv[1:]))
     """
@@ -181,7 +181,7 @@ def test_a_second_launch_on_a_live_run_is_refused_while_the_first_finishes(tmp_p
         while first.poll() is None and time.monotonic() < deadline and not metric_steps_or_none(run):
             time.sleep(0.5)
         assert first.poll() is None, "the first run ended before the second launch"
-        second = rl_train(args)  # --resume and --overwrite meet the same refusal: tests/rl/test_run_lock.py
+        second = rl_train(args)  # --resume and --overwrite meet the same refusal: tests/rl/train/test_run_lock.py
         errors = [line for line in second.stderr.splitlines() if line.startswith("error:")]
         assert second.returncode == 2 and "Traceback" not in second.stderr, second.stderr[-2000:]
         assert len(errors) == 1 and f"is in use by a live run: pid {first.pid} on" in errors[0], second.stderr[-2000:]

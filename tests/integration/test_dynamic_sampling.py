@@ -25,7 +25,7 @@ def test_without_uniform_groups_the_update_is_exactly_trls(tmp_path):
     from trl import GRPOTrainer
 
     from rl.config.schema import DynamicSamplingSettings
-    from rl.dynamic_sampling import DynamicSamplingGRPOTrainer
+    from rl.train.dynamic_sampling import DynamicSamplingGRPOTrainer
 
     plain = make_trainer(GRPOTrainer, tmp_path / "plain", spread)
     initial = {name: value.clone() for name, value in plain.model.state_dict().items()}
@@ -48,7 +48,7 @@ def test_without_uniform_groups_the_update_is_exactly_trls(tmp_path):
 
 def test_uniform_groups_are_filtered_and_the_batch_refilled(tmp_path):
     from rl.config.schema import DynamicSamplingSettings
-    from rl.dynamic_sampling import DynamicSamplingGRPOTrainer
+    from rl.train.dynamic_sampling import DynamicSamplingGRPOTrainer
 
     run = make_trainer(recording(DynamicSamplingGRPOTrainer), tmp_path, correctness,
                        dynamic_sampling=DynamicSamplingSettings(metric="correctness", max_rounds=20))  # fmt: skip
@@ -72,7 +72,7 @@ def test_uniform_groups_are_filtered_and_the_batch_refilled(tmp_path):
 
 def test_when_rounds_run_out_filtered_groups_fill_the_batch_masked(tmp_path):
     from rl.config.schema import DynamicSamplingSettings
-    from rl.dynamic_sampling import DynamicSamplingGRPOTrainer
+    from rl.train.dynamic_sampling import DynamicSamplingGRPOTrainer
 
     def constant(prompts, completions, **kwargs):
         return [1.0] * len(completions)

@@ -6,9 +6,10 @@ import pytest
 
 from rl.config import load_config
 from rl.demo.base import shipped_base_dir
-from rl.evaluate import EvalSettings, evaluate
-from rl.plot import curves_figure, read_metrics
-from rl.train import train
+from rl.eval.generation import EvalSettings
+from rl.eval.plot import curves_figure, read_metrics
+from rl.testtime.evaluate import evaluate
+from rl.train.train import train
 
 ROOT = Path(__file__).resolve().parents[2]
 SMOKE = ROOT / "configs" / "demo" / "smoke.yaml"

@@ -15,7 +15,7 @@ import pytest
 import rewards
 from rewards.base import RewardComponent
 from rl.config import validate
-from rl.train import train
+from rl.train.train import train
 
 pytestmark = pytest.mark.integration
 STEPS = 12

@@ -60,7 +60,7 @@ def test_kill_9_of_the_launchers_process_group_leaves_no_rank_running(tmp_path):
     import signal
     import time
 
-    from rl.run_lock import HOLDERS_FILE, RunLock
+    from rl.train.run_lock import HOLDERS_FILE, RunLock
 
     run = tmp_path / "run"
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 
 from rl.config import load_config
-from rl.models import build_tiny_model
-from rl.prompts import render_prompt
-from rl.sft import fine_tune
-from rl.train import train
+from rl.config.prompts import render_prompt
+from rl.data.models import build_tiny_model
+from rl.train.sft import fine_tune
+from rl.train.train import train
 
 pytestmark = pytest.mark.integration
 QUESTIONS = ["What is 2 + 3?", "What is 1 + 4?", "What is 4 + 1?", "What is 3 + 2?", "What is 0 + 5?", "What is 5 + 0?",

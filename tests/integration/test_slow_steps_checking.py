@@ -11,11 +11,11 @@ import time
 
 import pytest
 
-import rl.train
-from rl.callbacks import ClippedRatioWarning
+import rl.train.train
 from rl.config import load_config
+from rl.data.tasks import ArithmeticTask, generate_rows
 from rl.demo.base import shipped_base_dir
-from rl.tasks import ArithmeticTask, generate_rows
+from rl.train.callbacks import ClippedRatioWarning
 
 pytestmark = pytest.mark.integration
 STEP_SECONDS = 31.0  # longer than the old bound, counted from when the stack was built
@@ -42,9 +42,9 @@ def test_grpo_steps_longer_than_the_old_start_up_bound_check_every_latex_answer(
         "trainer.max_steps=3", "trainer.per_device_train_batch_size=16", "trainer.num_generations=4",
         "trainer.max_completion_length=64", "trainer.save_steps=100",
     ])  # fmt: skip
-    monkeypatch.setattr(rl.train, "ClippedRatioWarning", SlowStep)
+    monkeypatch.setattr(rl.train.train, "ClippedRatioWarning", SlowStep)
     started = time.monotonic()
-    run = rl.train.train(config)
+    run = rl.train.train.train(config)
     assert time.monotonic() - started > 3 * STEP_SECONDS
     steps = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines() if '"rewards/errors"' in line]
     assert [row["step"] for row in steps] == [1, 2, 3]

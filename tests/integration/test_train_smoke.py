@@ -10,8 +10,8 @@ import pytest
 import yaml
 
 from rl.config import load_config
-from rl.train import train
-from rl.trainer_args import PROJECT_DEFAULTS
+from rl.config.trainer_args import PROJECT_DEFAULTS
+from rl.train.train import train
 
 ROOT = Path(__file__).resolve().parents[2]
 SMOKE = ROOT / "configs" / "demo" / "smoke.yaml"

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from rl.callbacks import restore_reward_state
 from rl.cli import main
 from rl.config import DataSettings, PromptSettings, load_config
-from rl.data import load_rows
+from rl.data.rows import load_rows
 from rl.errors import ConfigError, DataError
+from rl.train.callbacks import restore_reward_state
 
 ROOT = Path(__file__).resolve().parents[2]
 SMOKE = ROOT / "configs" / "demo" / "smoke.yaml"
@@ -49,12 +49,12 @@ def test_late_trl_errors_are_one_line_before_any_model_loads(capsys, tmp_path, m
 
         if "tensorboard" in get_available_reporting_integrations():
             pytest.skip("tensorboard is installed here")
-    import rl.models
+    import rl.data.models
 
     def no_model_loading(*args, **kwargs):
         raise AssertionError("a model was resolved before the config error")
 
-    monkeypatch.setattr(rl.models, "resolve_model", no_model_loading)
+    monkeypatch.setattr(rl.data.models, "resolve_model", no_model_loading)
     code, err = run_cli(capsys, ["train", "--config", str(SMOKE), "--set", f"trainer.output_dir={tmp_path / 'run'}", "--set", override])
     assert_one_line_error(code, err, *fragments)
 
@@ -103,7 +103,7 @@ def test_the_weight_warning_is_not_repeated_when_the_stack_is_built_for_training
 
 
 def test_log_level_from_the_config_is_applied(tmp_path):
-    from rl.train import apply_log_level
+    from rl.train.train import apply_log_level
 
     config = load_config(SMOKE, ["logging.log_level=warning"])
     apply_log_level(config.logging.log_level)
@@ -132,7 +132,7 @@ def test_rows_without_a_gold_answer_are_skipped_and_counted_or_rejected(tmp_path
 
 def test_prompts_longer_than_the_limit_are_dropped_with_a_count(tmp_path, caplog):
     from rl.config import ModelSettings
-    from rl.models import resolve_model
+    from rl.data.models import resolve_model
 
     model = resolve_model(ModelSettings(name_or_path="tiny:test", cache_dir=str(tmp_path / "cache")))
     path = write_jsonl(tmp_path / "data.jsonl", [{"question": "1+1?", "answer": "2"}, {"question": "x " * 50_000, "answer": "3"}])
@@ -163,7 +163,7 @@ def test_a_checkpoint_without_reward_state_warns_what_restarts(tmp_path, caplog)
 
 
 def test_resume_with_overwrite_is_a_usage_error(tmp_path):
-    from rl.train import train
+    from rl.train.train import train
 
     with pytest.raises(ConfigError, match="--resume and --overwrite"):
         train(load_config(SMOKE, [f"trainer.output_dir={tmp_path / 'run'}"]), resume=True, overwrite=True)

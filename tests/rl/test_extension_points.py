@@ -6,8 +6,8 @@ import pytest
 
 import rewards
 from rewards.base import RewardComponent, StatefulReward, stateful_rewards
-from rl.algorithms import ALGORITHMS, algorithm_spec
 from rl.config import ConfigError, validate
+from rl.config.algorithms import ALGORITHMS, algorithm_spec
 
 
 def test_every_algorithm_entry_names_real_trl_classes_and_reads_trl_defaults():
@@ -61,7 +61,7 @@ def test_stateful_rewards_are_found_by_the_declared_protocol():
 
 
 def test_the_tiny_model_cache_is_keyed_by_the_tokenizer_corpus(tmp_path, monkeypatch):
-    import rl.models as models
+    import rl.data.models as models
 
     first = models.build_tiny_model("test", tmp_path)
     assert models.build_tiny_model("test", tmp_path) == first  # reused

@@ -1,0 +1,65 @@
+"""Grading: every sample through the training reward stack's own analysis, so a training curve and an eval table agree.
+
+A sample's correctness, format and language share come from the same `rewards` components (and
+answer-checking options) the run trained with; a sample cut at the budget is graded as in training.
+"""
+
+from __future__ import annotations
+
+from rl.eval.generation import Generations
+
+
+def grading_stack(reward_spec: dict, checking: dict | None = None) -> dict:
+    """The training config's reward components that grade a sample on its own (no state, no group).
+
+    `format` and `language` are added with their defaults when the config does not use them, so
+    every eval reports them; built by `rewards.components`, so the answer-checking options
+    (fallback, time bound) are the training run's.
+    """
+    import rewards
+
+    spec = {"correctness": {}, "format": {}, "language": {}, **{k: v for k, v in reward_spec.items() if k in ("correctness", "format", "language")}}
+    params = {name: {k: v for k, v in (settings or {}).items() if k != "weight"} for name, settings in spec.items()}
+    functions, _ = rewards.components(params, checking)
+    return {function.__name__: function for function in functions}
+
+
+def grade_samples(reward_spec: dict, rows: list[dict], generations: Generations, checking: dict | None = None) -> list[list[dict]]:
+    """Grade every sample through the training reward stack's own analysis; per question, its samples.
+
+    `checking` is the run's `answer_checking` with how the model generates (`rl.data.models.generation_checking`):
+    a sample cut at the token budget or with its reasoning never closed is graded incorrect, as in training.
+    """
+    return grade_with_stack(grading_stack(reward_spec, checking), rows, generations)
+
+
+def grade_with_stack(stack: dict, rows: list[dict], generations: Generations) -> list[list[dict]]:
+    """`grade_samples` with a `grading_stack` built once (a caller that grades again and again: eval during training)."""
+    prompts, completions, completion_ids, columns = [], [], [], {"answer": [], "id": [], "question": []}
+    for row, outputs in zip(rows, generations):
+        for completion, ids in outputs:
+            prompts.append(row["prompt"])
+            completions.append(completion)
+            completion_ids.append(ids)
+            for key in columns:
+                columns[key].append(row[key])
+    gold_column = stack["correctness"].analyzer.options.gold_column
+    columns[gold_column] = columns["answer"]
+    if not completions:
+        return [[] for _ in rows]
+    scores = {name: function(prompts, completions, completion_ids, **columns) for name, function in stack.items()}
+    analysis = stack["correctness"].analyzer.analyse(prompts, completions, completion_ids, **columns)
+    per_question, index = [], 0
+    for row, outputs in zip(rows, generations):
+        graded = []
+        for sample_index, (completion, ids) in enumerate(outputs):
+            graded.append({
+                "id": row["id"], "sample": sample_index, "question": row["question"], "gold": row["answer"],
+                "completion": completion, "answer": analysis.answers[index], "correct": bool(analysis.correct[index]),
+                "unfinished": bool(analysis.unfinished[index]), "truncated_correct": bool(analysis.truncated_correct[index]),
+                "tokens": len(ids), "format": scores["format"][index] == 1.0, "format_score": scores["format"][index],
+                "language_share": scores["language"][index],
+            })  # fmt: skip
+            index += 1
+        per_question.append(graded)
+    return per_question

@@ -1,0 +1,1 @@
+"""Test-time compute: verifiers (step labels, training, loading), selection, step-level search, strategies, `rl eval`."""
