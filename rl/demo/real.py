@@ -93,6 +93,9 @@ def run_real(settings: DemoSettings, suite: RealSuite) -> dict:
     from rl.data.models import resolve_model
     from rl.demo.real_report import write_real_report
 
+    from rl.train.allocator import keep_freed_memory
+
+    keep_freed_memory()  # every stage runs in this process: ~2x faster steps of a real model (rl.train.allocator)
     settings = suite_settings(settings, suite)
     settings.out_dir.mkdir(parents=True, exist_ok=True)
     configs = {run: run_config(settings, run) for run in RUNS}
