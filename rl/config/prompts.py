@@ -18,18 +18,24 @@ NAMED_TEMPLATES = ("r1_zero", "r1_zero_budget", "boxed_chat", "boxed_chat_budget
 
 
 def render_prompt(
-    template: str, question: str, system: str | None = None, budget: int | None = None, user_message: str | None = None
+    template: str, question: str, system: str | None = None, budget: int | None = None, user_message: str | None = None,
+    examples: list[dict[str, str]] | tuple = (),
 ) -> str | list[dict[str, str]]:
     """The `prompt` column TRL expects: a string (plain templates) or a message list (`boxed_chat*`).
 
     `{budget}` (in `*_budget` templates or a custom one) is filled with `budget`. `user_message`
-    (`boxed_chat*` only) replaces the default user turn ("{question}" then the boxed instruction), e.g.
-    with a worked example that shows an instruct model the answer format.
+    (`boxed_chat*` only) replaces the default user turn ("{question}" then the boxed instruction).
+    `examples` (`boxed_chat*` only), each `{"question", "answer"}`, come first as finished user and
+    assistant turns (few-shot in the chat's own format): an instruct model sees a worked answer end
+    with its end-of-turn token, so it answers and stops instead of writing the next "Question:".
     """
     if template in ("boxed_chat", "boxed_chat_budget"):
         messages = [{"role": "system", "content": system}] if system else []
         instruction = BOXED_INSTRUCTION + (BUDGET_SENTENCE if template == "boxed_chat_budget" else "")
         user = user_message if user_message is not None else f"{{question}}\n{instruction}"
+        for example in examples:
+            messages += [{"role": "user", "content": fill(user, example["question"], budget)},
+                         {"role": "assistant", "content": example["answer"]}]  # fmt: skip
         return messages + [{"role": "user", "content": fill(user, question, budget)}]
     text = {"r1_zero": R1_ZERO, "r1_zero_budget": R1_ZERO_BUDGET}.get(template, template)
     return fill(text, question, budget)

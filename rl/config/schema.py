@@ -88,6 +88,9 @@ class PromptSettings(Section):
         "r1_zero", description="r1_zero | r1_zero_budget | boxed_chat | boxed_chat_budget | a custom string containing {question}"
     )
     system: str | None = Field(None, description="system message (boxed_chat* only); default: none (the chat template's own)")
+    examples: list[dict[str, str]] = Field(
+        default_factory=list, description="boxed_chat* only: worked examples, each {question, answer}, given first as finished user/assistant turns (few-shot)"
+    )
     user_message: str | None = Field(
         None, description="boxed_chat* only: the user turn, a string containing {question} (e.g. with a worked example); "
         "default: the question, then 'Please reason step by step, and put your final answer within \\boxed{}.'",
@@ -112,6 +115,11 @@ class PromptSettings(Section):
             raise ValueError("the template asks for a {budget}: set prompt.budget, prompt.budget_range or prompt.budget_column")
         if len(sources) > 1:
             raise ValueError(f"give one budget source, not {' and '.join('prompt.' + s for s in sources)}")
+        if self.examples and not self.template.startswith("boxed_chat"):
+            raise ValueError("prompt.examples are chat turns: they need prompt.template boxed_chat or boxed_chat_budget")
+        for index, example in enumerate(self.examples):
+            if set(example) != {"question", "answer"}:
+                raise ValueError(f"prompt.examples[{index}] must have exactly the keys question and answer, got {sorted(example)}")
         if self.user_message is not None:
             if not self.template.startswith("boxed_chat"):
                 raise ValueError("prompt.user_message is the user turn of a chat template: it needs prompt.template boxed_chat or boxed_chat_budget")

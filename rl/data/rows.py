@@ -253,7 +253,7 @@ def load_rows(settings: DataSettings, prompt: PromptSettings, split: str | None 
             "id": row_id,
             "question": question,
             "answer": gold_answer(example[settings.answer_column], settings.answer_format),
-            "prompt": render_prompt(prompt.template, question, prompt.system, budget),
+            "prompt": render_prompt(prompt.template, question, prompt.system, budget, prompt.user_message, prompt.examples),
         }
         if budget is not None:
             row["target_tokens"] = budget  # what `length_target` (L1) holds the completion to

@@ -21,10 +21,8 @@ UNTOUCHED = "untouched"
 LABELS = {UNTOUCHED: "untouched model", "r1_zero": "R1-Zero (correctness + format)", "dont_overthink": "don't overthink (+ length)"}
 EDGE_STEPS = 10
 # The bare-answer control: the same worked example with its steps removed, and an instruction to give only the answer.
-BARE_USER_MESSAGE = (
-    "Give only the final answer within \\boxed{}, with no working.\nExample:\nQuestion: Mia has 14 cards. Mia buys 27 more "
-    "and then gives away 8. How many cards does Mia have now?\nAnswer: \\boxed{33}\n\nQuestion: {question}\nAnswer:"
-)
+BARE_USER_MESSAGE = "{question}\nGive only the final answer within \\boxed{}, with no working."
+BARE_ANSWER = "\\boxed{33}"
 
 
 @dataclass
@@ -40,7 +38,7 @@ class RealSuite:
     @classmethod
     def toy(cls) -> RealSuite:
         overrides = ["trainer.max_steps=2", "trainer.per_device_train_batch_size=4", "trainer.num_generations=2",
-                     "trainer.max_completion_length=24", "trainer.save_steps=1", "data.generated.train_size=8",
+                     "trainer.max_completion_length=48", "trainer.save_steps=1", "data.generated.train_size=8",
                      "data.generated.test_size=4"]  # fmt: skip
         return cls(greedy_limit=4, sampled_limit=2, samples=2, eval_batch_size=8, overrides=overrides)
 
@@ -77,7 +75,8 @@ def evaluate_model(suite: RealSuite, base, out: Path, name: str, model: str, see
     results = {"greedy": evaluate(base, model, greedy, out / "eval" / name / "greedy"),
                "sampled": evaluate(base, model, sampled, out / "eval" / name / "sampled")}  # fmt: skip
     if name == UNTOUCHED:
-        bare = base.model_copy(update={"prompt": base.prompt.model_copy(update={"user_message": BARE_USER_MESSAGE})})
+        examples = [{**example, "answer": BARE_ANSWER} for example in base.prompt.examples]
+        bare = base.model_copy(update={"prompt": base.prompt.model_copy(update={"user_message": BARE_USER_MESSAGE, "examples": examples})})
         results["bare"] = evaluate(bare, model, greedy, out / "eval" / name / "bare")
     return results
 
@@ -92,7 +91,6 @@ def run_real(settings: DemoSettings, suite: RealSuite) -> dict:
     """All stages; returns the report (also report.json, report.md and curves.png in `settings.out_dir`)."""
     from rl.data.models import resolve_model
     from rl.demo.real_report import write_real_report
-
     from rl.train.allocator import keep_freed_memory
 
     keep_freed_memory()  # every stage runs in this process: ~2x faster steps of a real model (rl.train.allocator)
