@@ -14,29 +14,29 @@ import time
 from pathlib import Path
 
 from rl.config import RunConfig
-from rl.errors import ConfigError
-from rl.eval.generation import EvalSettings, Generations, eval_split, generate_hf, generate_vllm, load_model, use_vllm
-from rl.eval.grading import grade_samples
+from rl.eval.generation import EvalSettings, Generations, eval_split, load_model
 from rl.eval.metrics import mean
+from rl.eval.rollout import RolloutContext
 from rl.eval.summary import sample_summary
 
 logger = logging.getLogger("rl.evaluate")
 
 
-def evaluate(config: RunConfig, model: str, settings: EvalSettings, out_dir: Path, strategy=None, verifier=None) -> dict:
+def evaluate(config: RunConfig, model: str, settings: EvalSettings, out_dir: Path, strategy=None, verifier=None,
+             context: RolloutContext | None = None) -> dict:  # fmt: skip
     """Generate, grade (as training does) and summarise; returns the summary (also in `out_dir/summary.json`).
 
     `strategy` (`rl.testtime.strategies.Strategy`; default: `greedy` when `settings.greedy`, else `sample`) picks
     the answer of each question; `verifier` overrides the one `strategy.verifier` names (tests, suites
     that score with one verifier many times). Besides the sample statistics, every summary has the
     accuracy of the strategy's answer (`answer_accuracy`) and the tokens it generated per question
-    (`generated_tokens_per_question`, discarded samples and pruned beams included).
+    (`generated_tokens_per_question`, discarded samples and pruned beams included). `context`: the
+    rollout context of `model` under `config` (built here when not given; a caller evaluating one
+    model many times builds it once), its budget `settings.max_new_tokens` when that is set.
     """
     from transformers import set_seed
 
     import rewards
-    from rl.config.trainer_args import completion_budget
-    from rl.data.models import generation_checking, resolve_model
     from rl.data.rows import load_rows
     from rl.testtime.selection import completion_scores
     from rl.testtime.strategies import Strategy, choose_best_of_n, load_strategy_verifier
@@ -46,29 +46,19 @@ def evaluate(config: RunConfig, model: str, settings: EvalSettings, out_dir: Pat
     strategy.check(settings, verifier)
     if strategy.name == "greedy" and not settings.greedy:
         settings = dataclasses.replace(settings, greedy=True)
-    try:
-        model_path = resolve_model(config.model.model_copy(update={"name_or_path": model}))
-    except ConfigError as error:
-        raise ConfigError(str(error).replace("model.name_or_path", "--model")) from None
+    context = (context or RolloutContext.build(config, model)).with_budget(settings.max_new_tokens)
     verifier = load_strategy_verifier(strategy, verifier)
     data = config.data.model_copy(update={"limit": settings.limit or config.data.limit})
     rows = load_rows(data, config.prompt, split=eval_split(config))
-    max_new_tokens = settings.max_new_tokens or completion_budget(config.algorithm, config.trainer)
-    chat_template_kwargs = config.trainer.get("chat_template_kwargs")
-    checking = generation_checking(model_path, config.answer_checking, max_new_tokens, chat_template_kwargs, config.model.trust_remote_code)
     # Sampled answers must not depend on what ran before in the process (a demo resumed mid-way, another stage)
     set_seed(settings.seed)
     if strategy.name == "beam":
-        generations, results = generate_beam(model_path, list(rows["prompt"]), verifier, strategy, settings, max_new_tokens, chat_template_kwargs)
+        generations, results = generate_beam(context, list(rows["prompt"]), verifier, strategy, settings)
         generated_tokens = [result.generated_tokens for result in results]
     else:
-        if use_vllm():
-            generations = generate_vllm(model_path, list(rows["prompt"]), settings, max_new_tokens, chat_template_kwargs)
-        else:
-            generations = generate_hf(model_path, list(rows["prompt"]), settings, max_new_tokens, chat_template_kwargs,
-                                      cache_implementation=config.trainer.get("cache_implementation"))  # fmt: skip
+        generations = context.generate(list(rows["prompt"]), settings)
         generated_tokens = [sum(len(ids) for _, ids in outputs) for outputs in generations]
-    per_question = grade_samples(config.rewards, list(rows), generations, checking)
+    per_question = context.grade(list(rows), generations)
     samples = [sample for graded in per_question for sample in graded]
 
     summary = {"model": model, "strategy": strategy.name, "questions": len(per_question), **sample_summary(per_question, strategy, settings)}
@@ -91,8 +81,7 @@ def evaluate(config: RunConfig, model: str, settings: EvalSettings, out_dir: Pat
     return summary
 
 
-def generate_beam(model_path: str, prompts: list, verifier, strategy, settings: EvalSettings, max_new_tokens: int,
-                  chat_template_kwargs: dict | None = None) -> tuple[Generations, list]:  # fmt: skip
+def generate_beam(context: RolloutContext, prompts: list, verifier, strategy, settings: EvalSettings) -> tuple[Generations, list]:
     """Verifier-guided step-level beam search (`rl.testtime.search.beam_search`) with HF `generate`, with a progress bar.
 
     Returns (per prompt, its completed beams as (text, token ids), best first; the `SearchResult`s).
@@ -103,13 +92,13 @@ def generate_beam(model_path: str, prompts: list, verifier, strategy, settings: 
     from rewards.layout import eos_token_ids, generation_prompt
     from rl.testtime.search import HFStepGenerator, beam_search
 
-    model, tokenizer = load_model(model_path)
+    model, tokenizer = load_model(context.model_path)
     if tokenizer.pad_token is None:  # as TRL does for training
         tokenizer.pad_token = tokenizer.eos_token
     stop_ids = list(eos_token_ids(tokenizer, model.generation_config, include_pad=False))
-    texts = [generation_prompt(tokenizer, p, chat_template_kwargs) for p in prompts]
+    texts = [generation_prompt(tokenizer, p, context.chat_template_kwargs) for p in prompts]
     prompt_ids = [tokenizer(text, add_special_tokens=False)["input_ids"] for text in texts]
-    generator = HFStepGenerator(model, tokenizer, prompt_ids, stop_ids, max_new_tokens, strategy.scoring.separator_for(verifier),
+    generator = HFStepGenerator(model, tokenizer, prompt_ids, stop_ids, context.max_completion_length, strategy.scoring.separator_for(verifier),
                                 strategy.beam.max_step_tokens, settings.temperature, batch_size=settings.batch_size * strategy.beam.beams)  # fmt: skip
     with tqdm(total=len(texts), desc=f"beam search (N={strategy.beam.beams}, M={strategy.beam.beam_width})", unit="question") as progress:
         results = beam_search(list(prompts), generator, verifier, strategy.beam, strategy.scoring, progress=progress.update)

@@ -2,7 +2,7 @@
 
 Sample K solutions per question, cut each into steps (`rl.testtime.verifiers.split_steps`), roll out n
 continuations from every step prefix, grade each rollout through the training reward stack
-(`rl.eval.grading.grade_samples`) and label the step m/n, the share of its rollouts that reach the right
+(`rl.eval.rollout.RolloutContext.grade`) and label the step m/n, the share of its rollouts that reach the right
 answer; the last step's label is the solution's own correctness. Written in the step-wise layout of
 TRL's old PRM datasets (`prompt`, `completions` = the steps, `labels`), one line per solution.
 """
@@ -28,7 +28,7 @@ PARTIAL_FILE = "labels.partial.jsonl"  # one line per labelled question, appende
 SETTINGS_FILE = "label_settings.json"  # what the partial file was made with: a resume must match it
 SUMMARY_FILE = "summary.json"
 
-Grader = Callable[[list[dict], Generations], list[list[dict]]]  # rl.eval.grading.grade_samples with the run's rewards bound
+Grader = Callable[[list[dict], Generations], list[list[dict]]]  # RolloutContext.grade: the run's rewards bound
 
 
 class Policy(Protocol):
@@ -184,23 +184,20 @@ def label(config: RunConfig, model: str, out_dir: Path | None = None, policy: Po
     Raises:
         UserError: the output directory holds labels made with other settings.
     """
-    from functools import partial
-
     import torch
     from tqdm.auto import tqdm
 
-    from rl.config.trainer_args import completion_budget, trainer_value
+    from rl.config.trainer_args import trainer_value
     from rl.data.jsonl import read_jsonl_tolerant
-    from rl.data.models import generation_checking, resolve_model
     from rl.data.rows import load_rows
-    from rl.eval.grading import grade_samples
+    from rl.eval.rollout import RolloutContext
 
     started = time.perf_counter()
     settings: PrmLabelSettings = config.prm.label
     split = settings.split or config.data.split
     out = Path(out_dir) if out_dir else labels_dir(config, split)
-    model_path = resolve_model(config.model.model_copy(update={"name_or_path": model}))
-    max_new_tokens = settings.max_new_tokens or completion_budget(config.algorithm, config.trainer)
+    context = RolloutContext.build(config, model, max_completion_length=settings.max_new_tokens)
+    max_new_tokens = context.max_completion_length
     temperature = settings.temperature or float(trainer_value(config.algorithm, config.trainer, "temperature") or 1.0)
     fingerprint = {"model": model, "split": split, "separator": config.prm.step_separator, "samples": settings.samples, "rollouts": settings.rollouts,
                    "temperature": temperature, "max_new_tokens": max_new_tokens, "data": config.data.model_dump(), "prompt": config.prompt.model_dump(),
@@ -216,10 +213,8 @@ def label(config: RunConfig, model: str, out_dir: Path | None = None, policy: Po
 
     data = config.data.model_copy(update={"limit": settings.limit or config.data.limit})
     rows = list(load_rows(data, config.prompt, split=split))
-    chat_template_kwargs = config.trainer.get("chat_template_kwargs")
-    checking = generation_checking(model_path, config.answer_checking, max_new_tokens, chat_template_kwargs, config.model.trust_remote_code)
-    grade = partial(grade_samples, config.rewards, checking=checking)
-    policy = policy or HFPolicy(model_path, temperature, settings.batch_size, chat_template_kwargs)
+    grade = context.grade
+    policy = policy or HFPolicy(context.model_path, temperature, settings.batch_size, context.chat_template_kwargs)
     torch.manual_seed(settings.seed)
 
     partial_file = out / PARTIAL_FILE

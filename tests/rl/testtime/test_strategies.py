@@ -40,14 +40,14 @@ class TableVerifier:
 def fake_generation(monkeypatch):
     """Each of the 2 questions gets 3 samples: two wrong ones that agree, one right one (the gold of the smoke set's rows)."""
     import rl.data.models as models_module
-    import rl.testtime.evaluate as evaluate_module
+    import rl.eval.rollout as rollout_module
 
     def generate(model_path, prompts, settings, max_new_tokens, chat_template_kwargs=None, **generation):
         return [[(answer("-77"), [5] * 7), (answer(gold), [5] * 11), (answer("-77"), [5] * 6)] for gold in golds]
 
     golds: list[str] = []
-    monkeypatch.setattr(evaluate_module, "generate_hf", generate)
-    monkeypatch.setattr(evaluate_module, "use_vllm", lambda: False)
+    monkeypatch.setattr(rollout_module, "generate_hf", generate)
+    monkeypatch.setattr(rollout_module, "use_vllm", lambda: False)
     monkeypatch.setattr(models_module, "resolve_model", lambda settings: "unused")
     monkeypatch.setattr(models_module, "generation_checking", lambda path, checking, budget, *rest: dict(checking))
     from rl.data.rows import load_rows
