@@ -143,7 +143,7 @@ class RunLock:
         return (
             f"trainer.output_dir {self.output_dir} is in use by a live run: {holder}; --resume and --overwrite never touch a "
             f"live run: wait for it to end, stop it, or pick another output_dir (a lock left by a crash clears itself: see "
-            f"README, Crashes and requeue)"
+            f"docs/scaling.md, Crashes and requeue)"
         )
 
     def _write_holders(self) -> None:

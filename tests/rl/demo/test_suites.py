@@ -22,6 +22,13 @@ def test_the_makefile_has_a_target_for_every_suite():
         assert suite.target in phony
 
 
+def test_every_suite_has_its_docs_page_linked_from_the_readme():
+    readme = (ROOT / "README.md").read_text()
+    for suite in SUITES.values():
+        assert (ROOT / suite.doc).is_file(), suite.doc
+        assert suite.doc in readme, f"README.md does not link {suite.doc}"
+
+
 def write_tiny_report(args, settings) -> int:
     """A suite of this test module: one stage, its report."""
     settings.out_dir.mkdir(parents=True, exist_ok=True)
