@@ -188,7 +188,7 @@ def label(config: RunConfig, model: str, out_dir: Path | None = None, policy: Po
     from tqdm.auto import tqdm
 
     from rl.config.trainer_args import trainer_value
-    from rl.data.jsonl import read_jsonl_tolerant
+    from rl.data.jsonl import read_jsonl_tolerant, write_jsonl
     from rl.data.rows import load_rows
     from rl.eval.rollout import RolloutContext
 
@@ -221,7 +221,7 @@ def label(config: RunConfig, model: str, out_dir: Path | None = None, policy: Po
     done, torn = read_jsonl_tolerant(partial_file) if partial_file.is_file() else ([], 0)
     if torn:
         logger.warning("%s: %d torn line(s) (a kill mid-write) ignored; those questions are labelled again", partial_file, torn)
-        partial_file.write_text("".join(json.dumps(line) + "\n" for line in done))
+        write_jsonl(partial_file, done)
     done_ids = {line["id"] for line in done}
     todo = [row for row in rows if row["id"] not in done_ids]
     per_chunk = max(1, settings.batch_size // settings.samples)
@@ -241,9 +241,7 @@ def label(config: RunConfig, model: str, out_dir: Path | None = None, policy: Po
             progress.update(len(chunk))
     order = {row["id"]: index for index, row in enumerate(rows)}
     solutions = [solution for line in sorted(done, key=lambda line: order.get(line["id"], len(order))) for solution in line["solutions"]]
-    temporary = out / (LABELS_FILE + ".tmp")
-    temporary.write_text("".join(json.dumps(solution) + "\n" for solution in solutions))
-    temporary.replace(out / LABELS_FILE)  # complete or absent
+    write_jsonl(out / LABELS_FILE, solutions)  # complete or absent
     summary = {**counts, "model": model, "split": split, "step_separator": config.prm.step_separator, "samples": settings.samples,
                "rollouts_per_step": settings.rollouts, "temperature": temperature, "max_new_tokens": max_new_tokens,
                "labels_file": str(out / LABELS_FILE), "wall_seconds_this_run": round(time.perf_counter() - started, 2)}  # fmt: skip
@@ -281,14 +279,14 @@ def read_labels(path: str | Path) -> list[dict]:
         path = path / LABELS_FILE
     if not path.is_file():
         raise UserError(f"--labels {path}: no such file; make it with `python -m rl prm label`")
+    from rl.data.jsonl import read_jsonl
+
+    try:
+        numbered = read_jsonl(path)
+    except ValueError as error:
+        raise UserError(f"--labels {path}: {error}") from None
     rows = []
-    for number, line in enumerate(path.read_text().splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as error:
-            raise UserError(f"--labels {path}: line {number} is not JSON ({error.msg})") from None
+    for number, row in numbered:
         missing = [key for key in ("prompt", "completions", "labels") if key not in row]
         if missing:
             raise UserError(f"--labels {path}: line {number} lacks {', '.join(missing)} (the step-wise layout: prompt, completions, labels)")

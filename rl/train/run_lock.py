@@ -58,8 +58,10 @@ def _display_host(hostname: str) -> str:
 
 def _holder_is_here(hostname: str) -> bool:
     """Whether the holder runs where this process does, so filelock already checked its pid (and found it alive)."""
+    # A private module on purpose: filelock's public API gives the holder's `OwnerRecord.hostname` but not how
+    # it spells this host (host name plus PID namespace); `filelock._identity.host_name` is where it is made.
     try:
-        from filelock._identity import host_name  # the spelling filelock records: host and PID namespace
+        from filelock._identity import host_name
     except ImportError:  # another filelock layout: wait out the lease instead, slower but never wrong
         return False
     return hostname == host_name()
