@@ -172,10 +172,12 @@ def labels_dir(config: RunConfig, split: str) -> Path:
     return Path(f"{config.output_dir}-prm-labels" + ("" if split == "train" else f"-{split}"))
 
 
-def label(config: RunConfig, model: str, out_dir: Path | None = None, policy: Policy | None = None) -> dict:
+def label(config: RunConfig, model: str, out_dir: Path | None = None, policy: Policy | None = None, context=None) -> dict:
     """Label the steps of K solutions per question of the configured split; returns the summary.
 
-    `policy` samples solutions and rollouts (default: `HFPolicy` of `model`, the usual case).
+    `policy` samples solutions and rollouts (default: `HFPolicy` of `model`, the usual case);
+    `context` grades them (`rl.eval.rollout.RolloutContext` of `model`, built here when not given, at
+    the budget `prm.label.max_new_tokens` when that is set).
 
     Resumable: questions already in `labels.partial.jsonl` are skipped (the settings must match);
     the finished dataset `labels.jsonl` is written at the end through a temporary name, with
@@ -196,7 +198,7 @@ def label(config: RunConfig, model: str, out_dir: Path | None = None, policy: Po
     settings: PrmLabelSettings = config.prm.label
     split = settings.split or config.data.split
     out = Path(out_dir) if out_dir else labels_dir(config, split)
-    context = RolloutContext.build(config, model, max_completion_length=settings.max_new_tokens)
+    context = (context or RolloutContext.build(config, model)).with_budget(settings.max_new_tokens)
     max_new_tokens = context.max_completion_length
     temperature = settings.temperature or float(trainer_value(config.algorithm, config.trainer, "temperature") or 1.0)
     fingerprint = {"model": model, "split": split, "separator": config.prm.step_separator, "samples": settings.samples, "rollouts": settings.rollouts,

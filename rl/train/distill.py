@@ -52,8 +52,12 @@ def _mean(values: list[int]) -> float | None:
     return round(sum(values) / len(values), 2) if values else None
 
 
-def distill(config: RunConfig, model: str, out_dir: Path | None = None, seed: int = 0) -> dict:
-    """Sample, select, fine-tune; returns the selection stats and the model path (also in `summary.json`)."""
+def distill(config: RunConfig, model: str, out_dir: Path | None = None, seed: int = 0, context=None) -> dict:
+    """Sample, select, fine-tune; returns the selection stats and the model path (also in `summary.json`).
+
+    `context`: the `rl.eval.rollout.RolloutContext` of `model` (built here when not given), at the
+    budget `distill.max_new_tokens` when that is set.
+    """
     from rl.config.trainer_args import activation_checkpointing
     from rl.data.rows import load_rows
     from rl.eval.generation import EvalSettings
@@ -63,7 +67,7 @@ def distill(config: RunConfig, model: str, out_dir: Path | None = None, seed: in
     settings: DistillSettings = config.distill
     out = Path(out_dir or settings.output_dir or f"{config.output_dir}-distill")
     out.mkdir(parents=True, exist_ok=True)
-    context = RolloutContext.build(config, model, max_completion_length=settings.max_new_tokens)
+    context = (context or RolloutContext.build(config, model)).with_budget(settings.max_new_tokens)
     samples_file = out / "samples.jsonl"
     if samples_file.is_file():
         per_question = [json.loads(line) for line in samples_file.read_text().splitlines() if line.strip()]
