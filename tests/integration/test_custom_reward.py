@@ -28,7 +28,7 @@ def test_two_grpo_steps_with_a_reward_named_only_in_the_yaml(tmp_path):
     steps = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines() if '"completions/mean_length"' in line]
     assert [row["step"] for row in steps] == [1, 2]
     assert all(-1.0 <= row[f"rewards/{CUSTOM}/mean"] <= 0.0 for row in steps)
-    assert yaml.safe_load((run / "resolved_trainer_args.yaml").read_text())["trainer"]["reward_weights"] == [1.0, 0.3]
+    assert load_config(run / "config.yaml").reward_weights == [1.0, 0.3]  # the run's config names the reward by its path
 
 
 @pytest.mark.parametrize(
