@@ -6,13 +6,12 @@ key; renamed keys name their new spelling.
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass, fields
 from typing import Any
 
 from rewards.analysis import AnalysisOptions
 from rewards.base import RewardComponent
-from rewards.registry import REGISTRY
+from rewards.registry import UnknownReward, component_class, did_you_mean
 
 BUDGET_FIELD = "max_completion_length"  # a Params field of this name defaults to the trainer's completion budget
 MOVED_TO_CHECKING = ("gold_column", "answer_column", "fallback", "timeout_s")
@@ -21,12 +20,6 @@ RENAMED_CHECKING = {"answer_column": "gold_column"}  # answer_checking options t
 
 class RewardSpecError(ValueError):
     """A `rewards:` section that cannot be built; the message names the bad key."""
-
-
-def did_you_mean(word: object, options: list | tuple) -> str:
-    """`; did you mean 'x'?` for the closest option, or an empty string (the one suggestion helper, shared with `rl`)."""
-    close = difflib.get_close_matches(str(word), [str(option) for option in options], n=1, cutoff=0.6)
-    return f"; did you mean {close[0]!r}?" if close else ""
 
 
 @dataclass(frozen=True)
@@ -96,7 +89,8 @@ def parse_spec(spec: dict[str, dict[str, Any] | None], max_completion_length: in
     """Validate `{name: {weight: w, **params}}` into entries, in spec order.
 
     Args:
-        spec: the `rewards:` section.
+        spec: the `rewards:` section; a name is a registered reward or a user's `module:Class`
+            (`rewards.registry.component_class`).
         max_completion_length: the trainer's completion budget in tokens, the default of every
             `max_completion_length` parameter; None: TRL's default.
 
@@ -107,15 +101,16 @@ def parse_spec(spec: dict[str, dict[str, Any] | None], max_completion_length: in
         raise RewardSpecError(f"rewards: expected a mapping of reward names to settings, got {spec!r}")
     entries = []
     for name, values in spec.items():
-        if name not in REGISTRY:
-            raise RewardSpecError(f"rewards.{name}: unknown reward{did_you_mean(name, list(REGISTRY))} (registered: {', '.join(REGISTRY)})")
+        try:
+            component = component_class(name)  # a registered name, or a user's module:Class
+        except UnknownReward as error:
+            raise RewardSpecError(f"rewards.{name}: {error}") from None
         if values is not None and not isinstance(values, dict):
             raise RewardSpecError(f"rewards.{name}: expected a mapping like {{weight: 1.0}}, got {values!r}")
         values = dict(values or {})
         weight = values.pop("weight", 1.0)
         if isinstance(weight, bool) or not isinstance(weight, (int, float)):
             raise RewardSpecError(f"rewards.{name}.weight: expected a number, got {weight!r}")
-        component = REGISTRY[name]
         entries.append(RewardEntry(name, component, parse_params(name, component, values, max_completion_length), float(weight)))
     return entries
 

@@ -1,23 +1,40 @@
 """A reward stack from a validated spec: the components, sharing one `Analyzer`, and their weights.
 
-`build` is what a TRL script calls; `components` the same without starting the answer checker.
+`build` is what a TRL script calls; `components` the same without starting the answer checker. Each
+takes the `rewards:` mapping or the entries `rewards.parse_spec` made of it (parsed once, reused).
 """
 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from rewards.analysis import AnalysisOptions, Analyzer
 from rewards.base import RewardComponent
-from rewards.spec import checking_options, parse_spec
+from rewards.spec import RewardEntry, checking_options, parse_spec
 from rewards.verify import warm_up
 from rewards.weights import weight_problems
 
+# The `rewards:` section as written, or already parsed (`parse_spec`'s entries: nothing is parsed twice).
+Spec = dict[str, dict[str, Any] | None] | Sequence[RewardEntry]
+
+
+def entries_of(spec: Spec, max_completion_length: int | None = None) -> list[RewardEntry]:
+    """`spec` parsed (`parse_spec`), or as given when it is parsed entries already."""
+    if isinstance(spec, dict):
+        return parse_spec(spec, max_completion_length)
+    return list(spec)
+
+
+def instantiate(entries: Sequence[RewardEntry], checking: AnalysisOptions | dict[str, Any] | None = None) -> list[RewardComponent]:
+    """The components of parsed entries, in order, sharing one `Analyzer` (each batch is analysed once)."""
+    analyzer = Analyzer(checking_options(checking))
+    return [entry.component(entry.name, analyzer, entry.params) for entry in entries]
+
 
 def components(
-    spec: dict[str, dict[str, Any] | None],
+    spec: Spec,
     checking: AnalysisOptions | dict[str, Any] | None = None,
     max_completion_length: int | None = None,
 ) -> tuple[list[RewardComponent], list[float]]:
@@ -26,13 +43,12 @@ def components(
     `max_completion_length` (tokens) is the default of every component's `max_completion_length`
     parameter: pass the trainer's; None means TRL's default.
     """
-    entries = parse_spec(spec, max_completion_length)
-    analyzer = Analyzer(checking_options(checking))  # one per stack: the components share each batch's analysis
-    return [entry.component(entry.name, analyzer, entry.params) for entry in entries], [entry.weight for entry in entries]
+    entries = entries_of(spec, max_completion_length)
+    return instantiate(entries, checking), [entry.weight for entry in entries]
 
 
 def build(
-    spec: dict[str, dict[str, Any] | None],
+    spec: Spec,
     checking: AnalysisOptions | dict[str, Any] | None = None,
     warn: bool = True,
     max_completion_length: int | None = None,
@@ -55,7 +71,7 @@ def build(
 
 
 def spec_problems(
-    spec: dict[str, dict[str, Any] | None],
+    spec: Spec,
     checking: AnalysisOptions | dict[str, Any] | None = None,
     max_completion_length: int | None = None,
 ) -> list[str]:

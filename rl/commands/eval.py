@@ -13,7 +13,7 @@ from pathlib import Path
 
 from rl.commands.train import add_config_arguments
 from rl.testtime.selection import AGGREGATIONS
-from rl.testtime.strategies import STRATEGIES
+from rl.testtime.strategies import STRATEGY_KINDS
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -27,9 +27,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-new-tokens", type=int, default=None, help="default: the training budget, trainer.max_completion_length (TRL's default if unset)")
     parser.add_argument("--out", default=None, help="output directory (default: <model>/eval or runs/eval)")
     search = parser.add_argument_group("test-time strategies")
-    search.add_argument("--strategy", choices=list(STRATEGIES), default=None,
-                        help="greedy | sample (pass@K, maj@K; the default) | best_of_n (N = --samples; the verifier's pick and the "
-                             "verifier-weighted vote) | beam (step-level search with a process verifier)")  # fmt: skip
+    search.add_argument("--strategy", choices=list(STRATEGY_KINDS), default=None,
+                        help="; ".join(f"{name}: {kind.help}" for name, kind in STRATEGY_KINDS.items()))
     search.add_argument("--verifier", default=None, help="best_of_n, beam: a verifier checkpoint (`python -m rl prm train`)")
     search.add_argument("--aggregation", choices=list(AGGREGATIONS), default="last",
                         help="how a process verifier's step scores rank a solution: last step, min, or product")  # fmt: skip
@@ -51,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     name = args.strategy or ("greedy" if args.greedy else "sample")
     strategy = Strategy(name=name, verifier=args.verifier, scoring=StepScoring(args.aggregation, args.step_separator),
                         beam=BeamSettings(beams=args.beams, beam_width=args.beam_width, max_step_tokens=args.max_step_tokens))  # fmt: skip
-    settings = EvalSettings(samples=args.samples, limit=args.limit, greedy=args.greedy or name == "greedy", temperature=args.temperature,
+    settings = EvalSettings(samples=args.samples, limit=args.limit, greedy=args.greedy or strategy.kind.greedy, temperature=args.temperature,
                             max_new_tokens=args.max_new_tokens, seed=args.seed)  # fmt: skip
     model_dir = Path(args.model)
     out = Path(args.out) if args.out else (model_dir / "eval" if model_dir.is_dir() else Path("runs/eval"))

@@ -1,8 +1,8 @@
 """Loading a config: read the file, apply `--set`, validate every section; the result is never modified.
 
-Validation checks the schema, the reward stack (`rewards.spec_problems`) and the `trainer:` fields
-(`rl.config.trainer_args.check_fields`, TRL's own checks, hardware-neutral); building the real TRL config
-and reward stack is the trainer's job, once.
+Validation checks the schema, the reward stack (parsed once here, `RunConfig.reward_entries`, then its
+weights: `rewards.spec_problems`) and the `trainer:` fields (`rl.config.trainer_args.check_fields`, TRL's
+own checks, hardware-neutral); building the real TRL config and reward stack is the trainer's job, once.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from rl.config.files import apply_override, read_yaml
 from rl.config.messages import describe
 from rl.config.presets import config_file
 from rl.config.schema import RunConfig
-from rl.config.trainer_args import check_fields, completion_budget
+from rl.config.trainer_args import check_fields
 from rl.errors import ConfigError
 
 
@@ -40,7 +40,7 @@ def validate(data: dict[str, Any], source: str = "config") -> RunConfig:
         raise ConfigError(f"{source}: {describe(error)}") from None
     check_fields(config.algorithm, config.trainer, source)
     try:
-        problems = spec_problems(config.rewards, config.answer_checking, completion_budget(config.algorithm, config.trainer))
+        problems = spec_problems(config.reward_entries, config.answer_checking)
     except RewardSpecError as error:
         raise ConfigError(f"{source}: {error}") from None
     for problem in problems:

@@ -6,14 +6,16 @@ checked against TRL's config class by `rl.config.trainer_args` (never filled in 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
+from rewards import RewardEntry, parse_spec
 from rl.config.algorithms import ALGORITHMS
 from rl.config.prompts import NAMED_TEMPLATES, uses_budget
-from rl.config.trainer_args import PROJECT_DEFAULTS
+from rl.config.trainer_args import PROJECT_DEFAULTS, completion_budget
 from rl.errors import did_you_mean
 
 
@@ -249,6 +251,8 @@ class RunConfig(Section):
         None, description="grade held-out questions every N steps while training (off when unset)"
     )
     dynamic_sampling: DynamicSamplingSettings | None = Field(None, description="set to filter uniform groups and refill the batch (DAPO)")
+    # (what was parsed: the rewards section and the budget, as JSON; the entries): `reward_entries`' one parse
+    _parsed_rewards: tuple[str, tuple[RewardEntry, ...]] | None = PrivateAttr(None)
 
     @field_validator("algorithm")
     @classmethod
@@ -272,6 +276,28 @@ class RunConfig(Section):
         if self.trainer.get("multi_objective_aggregation", "sum_then_normalize") != "sum_then_normalize":
             raise ValueError("dynamic_sampling needs trainer.multi_objective_aggregation: sum_then_normalize (the default)")
         return self
+
+    @property
+    def reward_entries(self) -> tuple[RewardEntry, ...]:
+        """The `rewards:` section parsed by `rewards.parse_spec`, with this run's completion budget.
+
+        Parsed once, when the config is loaded (`rl.config.load.validate`), and kept: the trainer's
+        weights, the reward stack and the eval's grading all read these entries. A copy whose
+        rewards or budget changed (`model_copy(update=...)`) parses its own.
+
+        Raises:
+            rewards.RewardSpecError: naming the bad key.
+        """
+        budget = completion_budget(self.algorithm, self.trainer)
+        key = json.dumps([self.rewards, budget], sort_keys=True, default=str)
+        if self._parsed_rewards is None or self._parsed_rewards[0] != key:
+            self._parsed_rewards = (key, tuple(parse_spec(self.rewards, budget)))
+        return self._parsed_rewards[1]
+
+    @property
+    def reward_weights(self) -> list[float]:
+        """One weight per reward, in config order: what TRL's `reward_weights` gets."""
+        return [entry.weight for entry in self.reward_entries]
 
     @property
     def output_dir(self) -> Path:

@@ -8,12 +8,14 @@ geometry `rl submit` checks for the GPUs it asks for. Nothing here writes into a
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
-import types
 import typing
 import warnings
 from dataclasses import dataclass
 from typing import Any
+
+import pydantic
 
 from rl.config.algorithms import algorithm_spec
 from rl.errors import ConfigError, did_you_mean, first_line
@@ -71,12 +73,10 @@ def check_fields(algorithm: str, fields: dict[str, Any], source: str) -> None:
     for key in fields:
         if key not in valid:
             raise ConfigError(f"{source}: unknown key trainer.{key}{did_you_mean(key, valid)} (not a field of trl.{cls.__name__})")
-    hints = _field_types(cls)
-    for key, value in fields.items():
-        problem = _type_problem(value, hints.get(key))
-        if problem:
-            # TRL does not coerce: a wrong type fails deep inside the trainer, mid-run.
-            raise ConfigError(f"{source}: trainer.{key}: {problem}, got {value!r}")
+    problem = type_problem(algorithm, fields)
+    if problem:
+        key, wrong = problem
+        raise ConfigError(f"{source}: trainer.{key}: {wrong}, got {fields[key]!r}")
     for key, value in fields.items():
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             continue
@@ -94,34 +94,40 @@ def check_fields(algorithm: str, fields: dict[str, Any], source: str) -> None:
         raise ConfigError(f"{source}: trainer: {first_line(error)}") from None
 
 
-def _field_types(cls) -> dict[str, object]:
+SCALARS = {int, float, bool, str}
+TYPE_WORDS = {"bool_type": "true or false", "int_type": "an integer", "float_type": "a number", "string_type": "a string"}  # in this order
+
+
+@functools.cache
+def scalar_fields_model(algorithm: str) -> type[pydantic.BaseModel]:
+    """A strict pydantic model of the scalar fields (ints, numbers, booleans, strings, optional or not) of TRL's config class.
+
+    Strict, as TRL is: it does not coerce, so a string where a number belongs would fail deep inside
+    the trainer, mid-run. Lists, enums and dicts are left to TRL's own checks.
+    """
+    cls = config_class(algorithm)
     try:
-        return typing.get_type_hints(cls)
+        hints = typing.get_type_hints(cls)
     except Exception:  # noqa: BLE001 - an unresolvable annotation only means fewer checks
-        return {}
+        hints = {}
+    scalar = {
+        field.name: (hints[field.name], None) for field in dataclasses.fields(cls)
+        if field.init and field.name in hints and set(typing.get_args(hints[field.name]) or {hints[field.name]}) - {type(None)} <= SCALARS
+    }  # fmt: skip
+    return pydantic.create_model(f"{cls.__name__}Scalars", __config__=pydantic.ConfigDict(strict=True), **scalar)
 
 
-def _type_problem(value: object, hint: object) -> str | None:
-    """What is wrong with `value` for a field annotated `hint` (simple scalars only), or None."""
-    if hint is None:
-        return None
-    allowed = set(typing.get_args(hint)) if typing.get_origin(hint) in (typing.Union, types.UnionType) else {hint}
-    allows_none = type(None) in allowed
-    allowed.discard(type(None))
-    if not allowed or not allowed <= {int, float, bool, str}:
-        return None  # lists, enums, dicts: left to TRL
-    if value is None:
-        return None if allows_none else "must be set"
-    if isinstance(value, bool):
-        return None if bool in allowed else f"expected {' or '.join(sorted(t.__name__ for t in allowed))}"
-    if isinstance(value, int) and (int in allowed or float in allowed):
-        return None
-    if isinstance(value, float) and float in allowed:
-        return None
-    if isinstance(value, str) and str in allowed:
-        return None
-    names = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}
-    return "expected " + " or ".join(names[t] for t in (bool, int, float, str) if t in allowed)
+def type_problem(algorithm: str, fields: dict[str, Any]) -> tuple[str, str] | None:
+    """(key, what is wrong) for the first `trainer:` field of the wrong type for TRL's config class, or None."""
+    try:
+        scalar_fields_model(algorithm).model_validate(fields)
+    except pydantic.ValidationError as error:
+        key = str(error.errors()[0]["loc"][0])
+        if fields[key] is None:
+            return key, "must be set"
+        words = {TYPE_WORDS[e["type"]] for e in error.errors() if e["loc"][0] == key and e["type"] in TYPE_WORDS}
+        return key, "expected " + " or ".join(word for word in TYPE_WORDS.values() if word in words)
+    return None
 
 
 def check_report_to(report_to: object, source: str) -> None:

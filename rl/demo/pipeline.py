@@ -170,6 +170,7 @@ class Stages:
             if missing:
                 raise ValueError(f"stage {job.name} waits for unknown stages {missing}")
         plan = self.settings.plan
+        children_before = set(multiprocessing.active_children())
         pool = ProcessPoolExecutor(max_workers=plan.jobs, mp_context=multiprocessing.get_context("spawn"),
                                    initializer=start_worker, initargs=(plan.threads,))  # fmt: skip
         try:
@@ -180,8 +181,8 @@ class Stages:
             terminate = getattr(pool, "terminate_workers", None)  # Python >= 3.14
             if terminate is not None:
                 terminate()
-            else:
-                for process in list((getattr(pool, "_processes", None) or {}).values()):
+            else:  # the pool's workers: the children this process started since it made the pool (public API)
+                for process in set(multiprocessing.active_children()) - children_before:
                     process.terminate()
             pool.shutdown(wait=False, cancel_futures=True)
             raise

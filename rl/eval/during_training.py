@@ -1,7 +1,7 @@
 """Held-out evaluation during training: every N steps, grade the model being trained on held-out questions.
 
-Generation and grading are `rl eval`'s (`rl.eval.generation`, `rl.eval.grading`), so `eval/accuracy` at a step means what
-`rl eval` would report for that step's checkpoint; the record goes to `metrics.jsonl` and `report_to`.
+Generation and grading are `rl eval`'s (the run's `rl.eval.rollout.RolloutContext`), so `eval/accuracy` at a step means
+what `rl eval` would report for that step's checkpoint; the record goes to `metrics.jsonl` and `report_to`.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from pathlib import Path
 from transformers import TrainerCallback
 
 from rl.config import EvalDuringTrainingSettings, RunConfig
-from rl.eval.generation import EvalSettings, Generations, generate_with_model
-from rl.eval.grading import grade_with_stack
+from rl.eval.generation import EvalSettings, Generations
+from rl.eval.rollout import RolloutContext
 from rl.eval.summary import sample_rates
 
 logger = logging.getLogger("rl.eval_during_training")
@@ -48,26 +48,19 @@ class EvalDuringTraining(TrainerCallback):
         trainer: the TRL trainer (`GRPOTrainer`, `RLOOTrainer`) whose model is evaluated.
         rows: held-out rows of `rl.data.rows.load_rows` (`prompt`, `answer`, `id`, `question`).
         settings: the config's `eval_during_training` section.
-        stack: `rl.eval.grading.grading_stack` of the run's rewards and answer checking.
-        max_new_tokens: the generation budget (tokens).
-        chat_template_kwargs: as for training generation (`trainer.chat_template_kwargs`).
-        cache_implementation: HF's KV-cache choice, as for training generation (`trainer.cache_implementation`).
+        context: the run's rollout context at the evaluation's budget (`eval_during_training.max_new_tokens`,
+            else the training one): chat-template kwargs and KV cache as for training generation, the
+            run's rewards and answer checking for grading.
     """
 
-    def __init__(
-        self, trainer, rows: list[dict], settings: EvalDuringTrainingSettings, stack: dict, max_new_tokens: int,
-        chat_template_kwargs: dict | None = None, cache_implementation: str | None = None,
-    ) -> None:  # fmt: skip
+    def __init__(self, trainer, rows: list[dict], settings: EvalDuringTrainingSettings, context: RolloutContext) -> None:
         self.trainer = trainer
         self.rows = rows
         self.settings = settings
         self.decoding = EvalSettings(
             samples=settings.samples, greedy=settings.greedy, temperature=settings.temperature, batch_size=settings.batch_size
         )
-        self.stack = stack
-        self.max_new_tokens = max_new_tokens
-        self.chat_template_kwargs = chat_template_kwargs
-        self.cache_implementation = cache_implementation
+        self.context = context
         self.last_step: int | None = None
 
     def on_train_begin(self, args, state, control, **kwargs):
@@ -112,7 +105,7 @@ class EvalDuringTraining(TrainerCallback):
         # a repeated index is graded twice and kept once.
         share += share[-1:] * (-(-len(self.rows) // world) - len(share))
         rows = [self.rows[index] for index in share]
-        graded = grade_with_stack(self.stack, rows, self.generate(rows)) if rows else []
+        graded = self.context.grade(rows, self.generate(rows)) if rows else []
         by_index = dict(gather_object(list(zip(share, graded))))
         return [by_index[index] for index in range(len(self.rows))]
 
@@ -134,27 +127,24 @@ class EvalDuringTraining(TrainerCallback):
         ):  # fmt: skip
             unwrapped.eval()
             try:
-                return generate_with_model(
-                    unwrapped, trainer.processing_class, [row["prompt"] for row in rows], self.decoding, self.max_new_tokens,
-                    self.chat_template_kwargs, progress=False, cache_implementation=self.cache_implementation,
-                )  # fmt: skip
+                return self.context.generate([row["prompt"] for row in rows], self.decoding, model=unwrapped,
+                                             tokenizer=trainer.processing_class, progress=False)  # fmt: skip
             finally:
                 unwrapped.train(was_training)
 
 
-def eval_callback(config: RunConfig, trainer, model_path: str) -> EvalDuringTraining:
-    """The callback of `config.eval_during_training` (which must be set) for `trainer`, questions loaded and stack built.
+def eval_callback(config: RunConfig, trainer, context: RolloutContext) -> EvalDuringTraining:
+    """The callback of `config.eval_during_training` (which must be set) for `trainer`, questions loaded.
 
-    The questions are `rl eval`'s: the data's held-out split (`rl.eval.generation.eval_split`: `test` of a
-    generated task, else `data.eval_split`), its first `limit` rows. Warns when that split is the
-    training split itself (a hub dataset without `data.eval_split`, or a local file): the curve then
-    measures training questions, not held-out ones.
+    `context` is the run's rollout context (`rl train` builds it once); the evaluation uses it at its
+    own budget when `eval_during_training.max_new_tokens` is set. The questions are `rl eval`'s: the
+    data's held-out split (`rl.eval.generation.eval_split`: `test` of a generated task, else
+    `data.eval_split`), its first `limit` rows. Warns when that split is the training split itself (a
+    hub dataset without `data.eval_split`, or a local file): the curve then measures training
+    questions, not held-out ones.
     """
-    from rl.config.trainer_args import completion_budget
-    from rl.data.models import generation_checking
     from rl.data.rows import load_rows
     from rl.eval.generation import eval_split
-    from rl.eval.grading import grading_stack
 
     settings = config.eval_during_training
     split = eval_split(config)
@@ -167,8 +157,4 @@ def eval_callback(config: RunConfig, trainer, model_path: str) -> EvalDuringTrai
         )
     data = config.data.model_copy(update={"limit": settings.limit})
     rows = list(load_rows(data, config.prompt, split=split))
-    max_new_tokens = settings.max_new_tokens or completion_budget(config.algorithm, config.trainer)
-    chat_template_kwargs = config.trainer.get("chat_template_kwargs")
-    checking = generation_checking(model_path, config.answer_checking, max_new_tokens, chat_template_kwargs, config.model.trust_remote_code)
-    return EvalDuringTraining(trainer, rows, settings, grading_stack(config.rewards, checking), max_new_tokens, chat_template_kwargs,
-                              cache_implementation=config.trainer.get("cache_implementation"))  # fmt: skip
+    return EvalDuringTraining(trainer, rows, settings, context.with_budget(settings.max_new_tokens))

@@ -6,25 +6,43 @@ answer-checking options) the run trained with; a sample cut at the budget is gra
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from rewards import RewardEntry
 from rl.eval.generation import Generations
 
+GRADING_REWARDS = ("correctness", "format", "language")  # the components that grade a sample on its own (no state, no group)
 
-def grading_stack(reward_spec: dict, checking: dict | None = None) -> dict:
-    """The training config's reward components that grade a sample on its own (no state, no group).
 
-    `format` and `language` are added with their defaults when the config does not use them, so
-    every eval reports them; built by `rewards.components`, so the answer-checking options
-    (fallback, time bound) are the training run's.
+def grading_entries(entries: Sequence[RewardEntry]) -> list[RewardEntry]:
+    """The training config's `correctness`, `format` and `language` entries (its parameters), in that order.
+
+    A component the config does not use is added with its defaults, so every eval reports all three.
+    """
+    import rewards
+    from rewards.spec import parse_params
+
+    by_name = {entry.name: entry for entry in entries}
+    return [
+        by_name.get(name) or RewardEntry(name, rewards.REGISTRY[name], parse_params(name, rewards.REGISTRY[name], {}), 1.0)
+        for name in GRADING_REWARDS
+    ]
+
+
+def grading_stack(reward_spec: dict | Sequence[RewardEntry], checking: dict | None = None) -> dict:
+    """The grading components (`grading_entries`) by name, sharing one analysis, with the run's answer-checking options.
+
+    `reward_spec`: the config's `rewards:` mapping, or its parsed entries (`RunConfig.reward_entries`).
     """
     import rewards
 
-    spec = {"correctness": {}, "format": {}, "language": {}, **{k: v for k, v in reward_spec.items() if k in ("correctness", "format", "language")}}
-    params = {name: {k: v for k, v in (settings or {}).items() if k != "weight"} for name, settings in spec.items()}
-    functions, _ = rewards.components(params, checking)
+    if isinstance(reward_spec, dict):
+        reward_spec = rewards.parse_spec({name: reward_spec[name] for name in GRADING_REWARDS if name in reward_spec} or {"correctness": {}})
+    functions = rewards.instantiate(grading_entries(reward_spec), checking)
     return {function.__name__: function for function in functions}
 
 
-def grade_samples(reward_spec: dict, rows: list[dict], generations: Generations, checking: dict | None = None) -> list[list[dict]]:
+def grade_samples(reward_spec: dict | Sequence[RewardEntry], rows: list[dict], generations: Generations, checking: dict | None = None) -> list[list[dict]]:
     """Grade every sample through the training reward stack's own analysis; per question, its samples.
 
     `checking` is the run's `answer_checking` with how the model generates (`rl.data.models.generation_checking`):

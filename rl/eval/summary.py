@@ -39,21 +39,24 @@ def sample_rates(samples: list[dict]) -> dict[str, float | None]:
     }
 
 
-def sample_summary(per_question: list[list[dict]], strategy, settings: EvalSettings) -> dict:
-    """Accuracy, pass@k, maj@k and lengths of the graded samples (beam search: of its completed beams)."""
+def sample_summary(per_question: list[list[dict]], settings: EvalSettings, header: dict | None = None) -> dict:
+    """Accuracy, pass@k, maj@k and lengths of the graded samples.
+
+    `header`: a strategy's own description of its samples (beam search: its N, M and decoding),
+    which replaces the samples' decoding, pass@k and maj@k; the sample statistics follow either way.
+    """
     samples = [sample for graded in per_question for sample in graded]
-    summary = {"samples_per_question": settings.samples}
-    if strategy.name == "beam":
-        summary = {"beams": strategy.beam.beams, "beam_width": strategy.beam.beam_width, "aggregation": strategy.scoring.aggregation,
-                   "decoding": f"beam search, steps sampled (temperature {settings.temperature})"}  # fmt: skip
+    if header is not None:
+        summary = dict(header)
     else:
         k = settings.samples
-        summary.update({
+        summary = {
+            "samples_per_question": k,
             "decoding": "greedy" if settings.greedy else f"sampled (temperature {settings.temperature})",
             "pass@1": mean([pass_at_k(k, sum(s["correct"] for s in q), 1) for q in per_question]),
             f"pass@{k}": mean([pass_at_k(k, sum(s["correct"] for s in q), k) for q in per_question]),
             f"maj@{k}": mean([majority_correct(q) for q in per_question]),
-        })  # fmt: skip
+        }  # fmt: skip
         summary["answer_accuracy"] = summary[f"maj@{k}"]  # greedy: the one answer; sample: the majority vote
     summary.update(sample_rates(samples))
     summary["accuracy_by_length_quintile"] = accuracy_by_length_quintile([s["tokens"] for s in samples], [s["correct"] for s in samples])

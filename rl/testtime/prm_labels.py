@@ -2,7 +2,7 @@
 
 Sample K solutions per question, cut each into steps (`rl.testtime.verifiers.split_steps`), roll out n
 continuations from every step prefix, grade each rollout through the training reward stack
-(`rl.eval.grading.grade_samples`) and label the step m/n, the share of its rollouts that reach the right
+(`rl.eval.rollout.RolloutContext.grade`) and label the step m/n, the share of its rollouts that reach the right
 answer; the last step's label is the solution's own correctness. Written in the step-wise layout of
 TRL's old PRM datasets (`prompt`, `completions` = the steps, `labels`), one line per solution.
 """
@@ -28,7 +28,7 @@ PARTIAL_FILE = "labels.partial.jsonl"  # one line per labelled question, appende
 SETTINGS_FILE = "label_settings.json"  # what the partial file was made with: a resume must match it
 SUMMARY_FILE = "summary.json"
 
-Grader = Callable[[list[dict], Generations], list[list[dict]]]  # rl.eval.grading.grade_samples with the run's rewards bound
+Grader = Callable[[list[dict], Generations], list[list[dict]]]  # RolloutContext.grade: the run's rewards bound
 
 
 class Policy(Protocol):
@@ -172,10 +172,12 @@ def labels_dir(config: RunConfig, split: str) -> Path:
     return Path(f"{config.output_dir}-prm-labels" + ("" if split == "train" else f"-{split}"))
 
 
-def label(config: RunConfig, model: str, out_dir: Path | None = None, policy: Policy | None = None) -> dict:
+def label(config: RunConfig, model: str, out_dir: Path | None = None, policy: Policy | None = None, context=None) -> dict:
     """Label the steps of K solutions per question of the configured split; returns the summary.
 
-    `policy` samples solutions and rollouts (default: `HFPolicy` of `model`, the usual case).
+    `policy` samples solutions and rollouts (default: `HFPolicy` of `model`, the usual case);
+    `context` grades them (`rl.eval.rollout.RolloutContext` of `model`, built here when not given, at
+    the budget `prm.label.max_new_tokens` when that is set).
 
     Resumable: questions already in `labels.partial.jsonl` are skipped (the settings must match);
     the finished dataset `labels.jsonl` is written at the end through a temporary name, with
@@ -184,23 +186,20 @@ def label(config: RunConfig, model: str, out_dir: Path | None = None, policy: Po
     Raises:
         UserError: the output directory holds labels made with other settings.
     """
-    from functools import partial
-
     import torch
     from tqdm.auto import tqdm
 
-    from rl.config.trainer_args import completion_budget, trainer_value
-    from rl.data.jsonl import read_jsonl_tolerant
-    from rl.data.models import generation_checking, resolve_model
+    from rl.config.trainer_args import trainer_value
+    from rl.data.jsonl import read_jsonl_tolerant, write_jsonl
     from rl.data.rows import load_rows
-    from rl.eval.grading import grade_samples
+    from rl.eval.rollout import RolloutContext
 
     started = time.perf_counter()
     settings: PrmLabelSettings = config.prm.label
     split = settings.split or config.data.split
     out = Path(out_dir) if out_dir else labels_dir(config, split)
-    model_path = resolve_model(config.model.model_copy(update={"name_or_path": model}))
-    max_new_tokens = settings.max_new_tokens or completion_budget(config.algorithm, config.trainer)
+    context = (context or RolloutContext.build(config, model)).with_budget(settings.max_new_tokens)
+    max_new_tokens = context.max_completion_length
     temperature = settings.temperature or float(trainer_value(config.algorithm, config.trainer, "temperature") or 1.0)
     fingerprint = {"model": model, "split": split, "separator": config.prm.step_separator, "samples": settings.samples, "rollouts": settings.rollouts,
                    "temperature": temperature, "max_new_tokens": max_new_tokens, "data": config.data.model_dump(), "prompt": config.prompt.model_dump(),
@@ -216,17 +215,15 @@ def label(config: RunConfig, model: str, out_dir: Path | None = None, policy: Po
 
     data = config.data.model_copy(update={"limit": settings.limit or config.data.limit})
     rows = list(load_rows(data, config.prompt, split=split))
-    chat_template_kwargs = config.trainer.get("chat_template_kwargs")
-    checking = generation_checking(model_path, config.answer_checking, max_new_tokens, chat_template_kwargs, config.model.trust_remote_code)
-    grade = partial(grade_samples, config.rewards, checking=checking)
-    policy = policy or HFPolicy(model_path, temperature, settings.batch_size, chat_template_kwargs)
+    grade = context.grade
+    policy = policy or HFPolicy(context.model_path, temperature, settings.batch_size, context.chat_template_kwargs)
     torch.manual_seed(settings.seed)
 
     partial_file = out / PARTIAL_FILE
     done, torn = read_jsonl_tolerant(partial_file) if partial_file.is_file() else ([], 0)
     if torn:
         logger.warning("%s: %d torn line(s) (a kill mid-write) ignored; those questions are labelled again", partial_file, torn)
-        partial_file.write_text("".join(json.dumps(line) + "\n" for line in done))
+        write_jsonl(partial_file, done)
     done_ids = {line["id"] for line in done}
     todo = [row for row in rows if row["id"] not in done_ids]
     per_chunk = max(1, settings.batch_size // settings.samples)
@@ -246,9 +243,7 @@ def label(config: RunConfig, model: str, out_dir: Path | None = None, policy: Po
             progress.update(len(chunk))
     order = {row["id"]: index for index, row in enumerate(rows)}
     solutions = [solution for line in sorted(done, key=lambda line: order.get(line["id"], len(order))) for solution in line["solutions"]]
-    temporary = out / (LABELS_FILE + ".tmp")
-    temporary.write_text("".join(json.dumps(solution) + "\n" for solution in solutions))
-    temporary.replace(out / LABELS_FILE)  # complete or absent
+    write_jsonl(out / LABELS_FILE, solutions)  # complete or absent
     summary = {**counts, "model": model, "split": split, "step_separator": config.prm.step_separator, "samples": settings.samples,
                "rollouts_per_step": settings.rollouts, "temperature": temperature, "max_new_tokens": max_new_tokens,
                "labels_file": str(out / LABELS_FILE), "wall_seconds_this_run": round(time.perf_counter() - started, 2)}  # fmt: skip
@@ -286,14 +281,14 @@ def read_labels(path: str | Path) -> list[dict]:
         path = path / LABELS_FILE
     if not path.is_file():
         raise UserError(f"--labels {path}: no such file; make it with `python -m rl prm label`")
+    from rl.data.jsonl import read_jsonl
+
+    try:
+        numbered = read_jsonl(path)
+    except ValueError as error:
+        raise UserError(f"--labels {path}: {error}") from None
     rows = []
-    for number, line in enumerate(path.read_text().splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as error:
-            raise UserError(f"--labels {path}: line {number} is not JSON ({error.msg})") from None
+    for number, row in numbered:
         missing = [key for key in ("prompt", "completions", "labels") if key not in row]
         if missing:
             raise UserError(f"--labels {path}: line {number} lacks {', '.join(missing)} (the step-wise layout: prompt, completions, labels)")

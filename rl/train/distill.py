@@ -52,19 +52,22 @@ def _mean(values: list[int]) -> float | None:
     return round(sum(values) / len(values), 2) if values else None
 
 
-def distill(config: RunConfig, model: str, out_dir: Path | None = None, seed: int = 0) -> dict:
-    """Sample, select, fine-tune; returns the selection stats and the model path (also in `summary.json`)."""
-    from rl.config.trainer_args import activation_checkpointing, completion_budget
-    from rl.data.models import generation_checking, resolve_model
+def distill(config: RunConfig, model: str, out_dir: Path | None = None, seed: int = 0, context=None) -> dict:
+    """Sample, select, fine-tune; returns the selection stats and the model path (also in `summary.json`).
+
+    `context`: the `rl.eval.rollout.RolloutContext` of `model` (built here when not given), at the
+    budget `distill.max_new_tokens` when that is set.
+    """
+    from rl.config.trainer_args import activation_checkpointing
     from rl.data.rows import load_rows
-    from rl.eval.generation import EvalSettings, generate_hf, generate_vllm, use_vllm
-    from rl.eval.grading import grade_samples
+    from rl.eval.generation import EvalSettings
+    from rl.eval.rollout import RolloutContext
     from rl.train.sft import fine_tune
 
     settings: DistillSettings = config.distill
     out = Path(out_dir or settings.output_dir or f"{config.output_dir}-distill")
     out.mkdir(parents=True, exist_ok=True)
-    model_path = resolve_model(config.model.model_copy(update={"name_or_path": model}))
+    context = (context or RolloutContext.build(config, model)).with_budget(settings.max_new_tokens)
     samples_file = out / "samples.jsonl"
     if samples_file.is_file():
         per_question = [json.loads(line) for line in samples_file.read_text().splitlines() if line.strip()]
@@ -73,16 +76,8 @@ def distill(config: RunConfig, model: str, out_dir: Path | None = None, seed: in
         data = config.data.model_copy(update={"limit": settings.limit or config.data.limit})
         rows = list(load_rows(data, config.prompt, split=config.data.split))
         sampling = EvalSettings(samples=settings.samples, temperature=settings.temperature, max_new_tokens=settings.max_new_tokens)
-        max_new_tokens = settings.max_new_tokens or completion_budget(config.algorithm, config.trainer)
-        chat_template_kwargs = config.trainer.get("chat_template_kwargs")
-        checking = generation_checking(model_path, config.answer_checking, max_new_tokens, chat_template_kwargs, config.model.trust_remote_code)
-        prompts = [row["prompt"] for row in rows]
-        if use_vllm():
-            generations = generate_vllm(model_path, prompts, sampling, max_new_tokens, chat_template_kwargs)
-        else:
-            generations = generate_hf(model_path, prompts, sampling, max_new_tokens, chat_template_kwargs,
-                                      cache_implementation=config.trainer.get("cache_implementation"))  # fmt: skip
-        per_question = grade_samples(config.rewards, rows, generations, checking)
+        generations = context.generate([row["prompt"] for row in rows], sampling)
+        per_question = context.grade(rows, generations)
         for row, samples in zip(rows, per_question):
             for sample in samples:
                 sample["prompt"] = row["prompt"]
@@ -94,7 +89,7 @@ def distill(config: RunConfig, model: str, out_dir: Path | None = None, seed: in
         raise UserError(f"no training question has a correct sample among {settings.samples}: nothing to distill (sample more, or start from a better model)")
     (out / "selected.jsonl").write_text("".join(json.dumps({k: s[k] for k in ("id", "prompt", "completion", "tokens")}) + "\n" for s in kept))
     logger.info("kept %d samples (%s); %d questions without a correct sample skipped", len(kept), settings.rule, stats["skipped_no_correct_sample"])
-    final = fine_tune(model_path, kept, out / "sft", settings.sft_steps, seed, settings.batch_size, settings.learning_rate,
+    final = fine_tune(context.model_path, kept, out / "sft", settings.sft_steps, seed, settings.batch_size, settings.learning_rate,
                       activation_checkpointing=activation_checkpointing(config.trainer))  # fmt: skip
     summary = {"model": str(final), "source_model": model, "selection": stats, "settings": settings.model_dump()}
     (out / "summary.json").write_text(json.dumps(summary, indent=2))

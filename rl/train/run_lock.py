@@ -58,8 +58,10 @@ def _display_host(hostname: str) -> str:
 
 def _holder_is_here(hostname: str) -> bool:
     """Whether the holder runs where this process does, so filelock already checked its pid (and found it alive)."""
+    # A private module on purpose: filelock's public API gives the holder's `OwnerRecord.hostname` but not how
+    # it spells this host (host name plus PID namespace); `filelock._identity.host_name` is where it is made.
     try:
-        from filelock._identity import host_name  # the spelling filelock records: host and PID namespace
+        from filelock._identity import host_name
     except ImportError:  # another filelock layout: wait out the lease instead, slower but never wrong
         return False
     return hostname == host_name()
@@ -143,7 +145,7 @@ class RunLock:
         return (
             f"trainer.output_dir {self.output_dir} is in use by a live run: {holder}; --resume and --overwrite never touch a "
             f"live run: wait for it to end, stop it, or pick another output_dir (a lock left by a crash clears itself: see "
-            f"README, Crashes and requeue)"
+            f"docs/scaling.md, Crashes and requeue)"
         )
 
     def _write_holders(self) -> None:

@@ -164,11 +164,11 @@ def train(config: RunConfig, resume: bool = False, overwrite: bool = False) -> P
     directory, the data, the reward stack. Then the main process takes the run lock
     (`rl.train.run_lock`), held until the run ends.
     """
-    import rewards
-    from rl.config.trainer_args import completion_budget, trainer_value
+    from rl.config.trainer_args import trainer_value
     from rl.data.model_sources import check_trainable
-    from rl.data.models import generation_checking, model_init_kwargs, peft_config, resolve_model
+    from rl.data.models import model_init_kwargs, peft_config, resolve_model
     from rl.data.rows import check_source, load_rows
+    from rl.eval.rollout import RolloutContext
 
     apply_log_level(config.logging.log_level)
     if resume and overwrite:
@@ -176,24 +176,24 @@ def train(config: RunConfig, resume: bool = False, overwrite: bool = False) -> P
     output_dir = config.output_dir
     max_steps = int(trainer_value(config.algorithm, config.trainer, "max_steps"))
     check_output_dir(output_dir)
-    budget = completion_budget(config.algorithm, config.trainer)  # max_completion_length, TRL's default if unset
-    reward_weights = [entry.weight for entry in rewards.parse_spec(config.rewards, budget)]  # the stack is built once the model is known
     fields = dict(config.trainer)
     fields["model_init_kwargs"] = {**model_init_kwargs(config.model), **fields.get("model_init_kwargs", {})}
     try:
-        args = trainer_args(config.algorithm, fields, reward_weights)  # the one TRL config of this run
+        # The one TRL config of this run; the weights are those of the rewards parsed at config load.
+        args = trainer_args(config.algorithm, fields, config.reward_weights)
     except (ValueError, TypeError, ZeroDivisionError) as error:
         raise ConfigError(f"trainer: {first_line(error)}") from None
     check_source(config.data)
     model_path = resolve_model(config.model)  # a path or hub id; `tiny:` models are built into their cache
     check_trainable(model_path, lora=config.model.lora is not None)
-    # The rewards read how this model generates: its chat template may open <think>, its EOS ends a finished completion.
-    checking = generation_checking(model_path, config.answer_checking, budget, getattr(args, "chat_template_kwargs", None), config.model.trust_remote_code)
-    reward_funcs, _ = rewards.build(config.rewards, checking, warn=False, max_completion_length=budget)  # loading warned
+    # The rewards read how this model generates (its chat template may open <think>, its EOS ends a finished
+    # completion): the rollout context decides the checking options once, for the rewards and for eval during training.
+    context = RolloutContext.build(config, model_path=model_path, backend="hf")
+    reward_funcs = context.reward_functions()
 
     lock, checkpoint = claim_output_dir(output_dir, max_steps, resume, overwrite)
     try:
-        dataset = load_rows(config.data, config.prompt, tokenizer_path=model_path, max_completion_length=budget)
+        dataset = load_rows(config.data, config.prompt, tokenizer_path=model_path, max_completion_length=context.max_completion_length)
 
         resume_step = checkpoint_step(checkpoint) if checkpoint is not None else None
         if checkpoint is not None:
@@ -216,7 +216,7 @@ def train(config: RunConfig, resume: bool = False, overwrite: bool = False) -> P
         if config.eval_during_training is not None:
             from rl.eval.during_training import eval_callback
 
-            trainer.add_callback(eval_callback(config, trainer, model_path))  # after MetricsJsonl, which opens the file
+            trainer.add_callback(eval_callback(config, trainer, context))  # after MetricsJsonl, which opens the file
         logger.info(describe_distributed_setup(trainer))
         if trainer.accelerator.is_main_process:
             output_dir.mkdir(parents=True, exist_ok=True)

@@ -73,3 +73,25 @@ def test_rloo_runs_with_the_same_config(tmp_path):
     overrides = [f"trainer.output_dir={tmp_path / 'rloo'}", f"model.cache_dir={tmp_path / 'cache'}", "algorithm=rloo", "trainer.max_steps=1"]
     run = train(load_config(SMOKE, overrides))
     assert any("rewards/length/mean" in row for row in read_metrics(run))
+
+
+def test_one_launch_parses_the_rewards_once(monkeypatch, tmp_path):
+    """`rl train` parses `rewards:` once (`rewards.parse_spec`, at config load): TRL's weights, the reward stack and
+    the eval's grading all read those entries (`RunConfig.reward_entries`, `rl.eval.rollout.RolloutContext`)."""
+    import rewards.spec
+    from rl.cli import main
+
+    original, calls = rewards.spec.parse_spec, []
+
+    def counting(spec, *args, **kwargs):
+        calls.append(dict(spec))
+        return original(spec, *args, **kwargs)
+
+    for module in list(sys.modules.values()):  # every module that holds the name (`from rewards import parse_spec`)
+        if getattr(module, "parse_spec", None) is original:
+            monkeypatch.setattr(module, "parse_spec", counting)
+    overrides = [f"trainer.output_dir={tmp_path / 'run'}", f"model.cache_dir={tmp_path / 'cache'}", "trainer.max_steps=1",
+                 "eval_during_training.every_steps=1", "eval_during_training.limit=2"]  # fmt: skip
+    assert main(["train", "--config", str(SMOKE), *[arg for value in overrides for arg in ("--set", value)]]) == 0
+    assert len(calls) == 1 and list(calls[0]) == ["correctness", "format", "language", "length"]
+    assert any("eval/accuracy" in row for row in read_metrics(tmp_path / "run"))

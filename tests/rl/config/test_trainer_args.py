@@ -139,7 +139,7 @@ def test_a_renamed_key_exits_2_from_the_cli(tmp_path):
 
 def test_eval_generates_with_the_training_budget(monkeypatch, tmp_path):
     import rl.data.models as models_module
-    import rl.testtime.evaluate as evaluate_module
+    import rl.eval.rollout as rollout_module
     from rl.eval.generation import EvalSettings
     from rl.testtime.evaluate import evaluate
 
@@ -150,8 +150,8 @@ def test_eval_generates_with_the_training_budget(monkeypatch, tmp_path):
         caches.append(generation.get("cache_implementation"))
         return [[("<answer>1</answer>", [5, 6, 0])] for _ in prompts]
 
-    monkeypatch.setattr(evaluate_module, "generate_hf", fake_generate)
-    monkeypatch.setattr(evaluate_module, "use_vllm", lambda: False)
+    monkeypatch.setattr(rollout_module, "generate_hf", fake_generate)
+    monkeypatch.setattr(rollout_module, "use_vllm", lambda: False)
     monkeypatch.setattr(models_module, "resolve_model", lambda settings: "unused")
     monkeypatch.setattr(models_module, "generation_checking", lambda path, checking, budget, *rest: dict(checking))
     settings = EvalSettings(samples=1, greedy=True, limit=2)

@@ -40,14 +40,14 @@ class TableVerifier:
 def fake_generation(monkeypatch):
     """Each of the 2 questions gets 3 samples: two wrong ones that agree, one right one (the gold of the smoke set's rows)."""
     import rl.data.models as models_module
-    import rl.testtime.evaluate as evaluate_module
+    import rl.eval.rollout as rollout_module
 
     def generate(model_path, prompts, settings, max_new_tokens, chat_template_kwargs=None, **generation):
         return [[(answer("-77"), [5] * 7), (answer(gold), [5] * 11), (answer("-77"), [5] * 6)] for gold in golds]
 
     golds: list[str] = []
-    monkeypatch.setattr(evaluate_module, "generate_hf", generate)
-    monkeypatch.setattr(evaluate_module, "use_vllm", lambda: False)
+    monkeypatch.setattr(rollout_module, "generate_hf", generate)
+    monkeypatch.setattr(rollout_module, "use_vllm", lambda: False)
     monkeypatch.setattr(models_module, "resolve_model", lambda settings: "unused")
     monkeypatch.setattr(models_module, "generation_checking", lambda path, checking, budget, *rest: dict(checking))
     from rl.data.rows import load_rows
@@ -98,3 +98,31 @@ def test_strategies_reject_settings_that_do_not_fit(fake_generation, tmp_path):
         Strategy(name="beamsearch")
     with pytest.raises(ConfigError, match="--aggregation"):
         StepScoring(aggregation="mean")
+
+
+def shortest_sample(run, per_question, state) -> dict:
+    """A strategy of this test module: each question's answer is its shortest sample's."""
+    from rl.eval.metrics import mean
+
+    return {"answer_accuracy": mean([min(graded, key=lambda s: s["tokens"])["correct"] for graded in per_question])}
+
+
+@pytest.fixture
+def registered_strategy():
+    from rl.testtime import strategies
+
+    # A new strategy is one declaration and one line:
+    strategies.register_strategy(strategies.StrategyKind("shortest", "the shortest of K samples", strategies.sampled, choose=shortest_sample))
+    yield "shortest"
+    del strategies.STRATEGY_KINDS["shortest"]  # the registration ends with the test
+
+
+def test_a_strategy_declared_in_a_test_module_runs_through_rl_eval(fake_generation, registered_strategy, tmp_path):
+    from rl.cli import build_parser
+
+    config, _ = fake_generation
+    summary = evaluate(config, "tiny:test", EvalSettings(samples=3, limit=2), tmp_path, Strategy(name=registered_strategy))
+    assert summary["strategy"] == "shortest" and summary["answer_accuracy"] == 0.0  # the shortest sample (6 tokens) is wrong
+    assert summary["generated_tokens_per_question"] == 24 and summary["maj@3"] == 0.0
+    args = build_parser().parse_args(["eval", "--model", "tiny:test", "--config", str(SMOKE), "--strategy", "shortest"])
+    assert args.strategy == "shortest"
