@@ -2,9 +2,10 @@
 
 With glibc's defaults every allocation above the mmap threshold (a 135M model's logits, 16 x 128 x
 49,152 floats = 400 MB, and its activations) is mapped and unmapped again each step, so each step
-touches 1-2 GB of new pages; in a VM a page fault is expensive. Measured on the real-model suite's
-step (2 cores, SmolLM2-135M, fp32, no activation checkpointing): 28.6 s with these settings vs
-61.8 s without (`benchmarks/real_step_profile.py`). Numbers computed are unchanged: only where memory comes from.
+touches 1-2 GB of new pages; in a VM a page fault is expensive. Measured on 2 cores, SmolLM2-135M, fp32
+(`benchmarks/real_step_profile.md`): 46.4 s vs 51.4 s a step on the real-model suite's workload (~800
+completion tokens), 28.6 s vs 61.8 s without activation checkpointing on one with ~1,800. Numbers
+computed are unchanged (token-identical completions): only where memory comes from.
 """
 
 from __future__ import annotations
