@@ -16,7 +16,8 @@ CUSTOM = "custom_reward_module:Brevity"  # tests/integration/ is on sys.path und
 
 def config_file(tmp_path: Path, rewards: dict) -> Path:
     path = tmp_path / "custom.yaml"
-    path.write_text(yaml.safe_dump({"extends": str(SMOKE), "rewards": rewards}))
+    config = {**yaml.safe_load(SMOKE.read_text()), "rewards": rewards}  # the smoke preset with exactly these rewards
+    path.write_text(yaml.safe_dump(config))
     return path
 
 
