@@ -63,22 +63,37 @@ def is_test_question(expression: str) -> bool:
     return random.Random(expression).random() < 0.25
 
 
-def generate_rows(size: int, split: str, task: ArithmeticTask, seed: int = 0) -> list[dict]:
-    """`size` distinct questions of `split` (`train` or `test`); the splits never share a question."""
+def distinct_rows(size: int, split: str, seed: int, draw, id_prefix: str, widen: str) -> list[dict]:
+    """`size` distinct rows of `split` (`train` or `test`) from `draw(rng) -> (question, answer)`; the splits never share one.
+
+    A fixed quarter of all questions is held out (`is_test_question`), whatever the sizes asked for.
+
+    Raises:
+        ValueError: the task has too few distinct questions of `split`; the message names what to widen (`widen`).
+    """
     rng = random.Random(seed)
     rows: list[dict] = []
     seen: set[str] = set()
     for _ in range(200 * (size + 10)):
         if len(rows) == size:
             return rows
-        numbers, operators = task.question(rng)
-        expression = expression_text(numbers, operators)
-        if expression in seen or is_test_question(expression) != (split == "test"):
+        question, answer = draw(rng)
+        if question in seen or is_test_question(question) != (split == "test"):
             continue
-        seen.add(expression)
-        answer = solution_steps(numbers, operators)[-1][3]
-        rows.append({"id": f"arith-{split}-{seed}-{len(rows):05d}", "question": f"Compute {expression} .", "answer": str(answer)})
-    raise ValueError(f"cannot draw {size} distinct {split} questions from this task; widen it (max_terms, max_operand)")
+        seen.add(question)
+        rows.append({"id": f"{id_prefix}-{split}-{seed}-{len(rows):05d}", "question": question, "answer": str(answer)})
+    raise ValueError(f"cannot draw {size} distinct {split} questions from this task; widen it ({widen})")
+
+
+def generate_rows(size: int, split: str, task: ArithmeticTask, seed: int = 0) -> list[dict]:
+    """`size` distinct arithmetic questions of `split` (`distinct_rows`); held out by their expression."""
+
+    def draw(rng: random.Random) -> tuple[str, int]:
+        numbers, operators = task.question(rng)
+        return expression_text(numbers, operators), solution_steps(numbers, operators)[-1][3]
+
+    rows = distinct_rows(size, split, seed, draw, "arith", "max_terms, max_operand")
+    return [{**row, "question": f"Compute {row['question']} ."} for row in rows]
 
 
 NAMES = ("Tom", "Anna", "Sara", "Ben", "Lily", "Max", "Emma", "Jack", "Mia", "Leo", "Zoe", "Sam")
@@ -93,8 +108,8 @@ class WordProblemTask:
     """Two-step word problems with small numbers: "Tom has 7 apples. Tom buys 5 more and then gives away 3. How many ...?"
 
     Chosen for a real 135M instruct model by measurement (see the real-model suite's report): it
-    solves some of them (a sampled answer is right for about half the questions) and writing the two
-    steps pays over a bare answer. The answer is never negative.
+    solves some of them (greedy 0.13, sampled pass@8 0.41 on 256 held-out questions) and writing the two
+    steps pays over a bare answer (+10.9 points). The answer is never negative.
     """
 
     max_operand: int = 10
@@ -113,19 +128,8 @@ class WordProblemTask:
 
 
 def generate_word_problems(size: int, split: str, task: WordProblemTask, seed: int = 0) -> list[dict]:
-    """`size` distinct word problems of `split`; a fixed quarter of all questions is held out, as for arithmetic."""
-    rng = random.Random(seed)
-    rows: list[dict] = []
-    seen: set[str] = set()
-    for _ in range(200 * (size + 10)):
-        if len(rows) == size:
-            return rows
-        question, answer = task.question(rng)
-        if question in seen or is_test_question(question) != (split == "test"):
-            continue
-        seen.add(question)
-        rows.append({"id": f"word-{split}-{seed}-{len(rows):05d}", "question": question, "answer": str(answer)})
-    raise ValueError(f"cannot draw {size} distinct {split} word problems; widen the task (max_operand)")
+    """`size` distinct word problems of `split` (`distinct_rows`)."""
+    return distinct_rows(size, split, seed, task.question, "word", "max_operand")
 
 
 def parse_question(question: str) -> tuple[list[int], list[str]]:

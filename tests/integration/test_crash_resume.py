@@ -8,31 +8,12 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from launchers import KILLING_LAUNCHER  # tests/integration/ is on sys.path under pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 SMOKE = ROOT / "configs" / "demo" / "smoke.yaml"
 pytestmark = pytest.mark.integration
 
-# Runs `python -m rl train`, but SIGKILLs itself in the middle of writing checkpoint-<KILL_AT>: after
-# the weights, before the optimizer, RNG and trainer state (as a preemption would).
-KILLING_LAUNCHER = textwrap.dedent(
-    """
-    import os, signal, sys
-    import transformers
-
-    kill_at = int(os.environ["KILL_AT_STEP"])
-    original = transformers.Trainer._save_optimizer_and_scheduler
-
-    def save_then_die(self, output_dir):
-        if self.state.global_step == kill_at:
-            os.kill(os.getpid(), signal.SIGKILL)
-        return original(self, output_dir)
-
-    transformers.Trainer._save_optimizer_and_scheduler = save_then_die
-    from rl.cli import main
-    sys.exit(main(sys.argv[1:]))
-    """
-)
 
 
 def rl_train(args: list[str], env_extra: dict | None = None, launcher: str | None = None) -> subprocess.CompletedProcess:

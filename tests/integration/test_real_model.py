@@ -9,11 +9,11 @@ import json
 import os
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
 import yaml
+from launchers import KILLING_LAUNCHER  # tests/integration/ is on sys.path under pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.integration
@@ -61,25 +61,6 @@ def test_two_grpo_steps_and_an_eval_of_the_real_model_check_every_answer(real_mo
     assert "went unchecked" not in evaluated.stderr and "no checker worker" not in evaluated.stderr
 
 
-# `python -m rl train`, SIGKILLed in the middle of writing checkpoint-<KILL_AT_STEP> (after its weights).
-KILLING_LAUNCHER = textwrap.dedent(
-    """
-    import os, signal, sys
-    import transformers
-
-    kill_at = int(os.environ["KILL_AT_STEP"])
-    original = transformers.Trainer._save_optimizer_and_scheduler
-
-    def save_then_die(self, output_dir):
-        if self.state.global_step == kill_at:
-            os.kill(os.getpid(), signal.SIGKILL)
-        return original(self, output_dir)
-
-    transformers.Trainer._save_optimizer_and_scheduler = save_then_die
-    from rl.cli import main
-    sys.exit(main(sys.argv[1:]))
-    """
-)
 COMPARED = ("loss", "reward", "completions/mean_length", "rewards/correctness/mean", "rewards/format/mean", "rewards/length/mean",
             "length/ref_mean", "accuracy")  # fmt: skip
 
